@@ -1,0 +1,44 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Caller } from './caller.js';
+
+interface KeyEntry {
+  digest: Buffer;
+  caller: Caller;
+  disabled: boolean;
+}
+
+export function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** A fresh random API key. */
+export function generateApiKey(): string {
+  return `sk-${randomBytes(24).toString('base64url')}`;
+}
+
+/**
+ * The API keys the service accepts, held only as SHA-256 digests. A presented key is hashed and
+ * looked up by digest, then confirmed with a constant-time comparison.
+ */
+export class ApiKeyStore {
+  private entries = new Map<string, KeyEntry>();
+
+  /** Replaces every key at once (a reload never leaves a half-read set). */
+  replace(entries: { sha256: Buffer; caller: Caller; disabled?: boolean }[]): void {
+    const next = new Map<string, KeyEntry>();
+    for (const e of entries) next.set(e.sha256.toString('hex'), { digest: e.sha256, caller: e.caller, disabled: e.disabled ?? false });
+    this.entries = next;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The caller for a presented key; `disabled` when the key is known but switched off; null when unknown. */
+  lookup(key: string): Caller | 'disabled' | null {
+    const digest = sha256(key);
+    const entry = this.entries.get(digest.toString('hex'));
+    if (!entry || !timingSafeEqual(entry.digest, digest)) return null;
+    return entry.disabled ? 'disabled' : entry.caller;
+  }
+}

@@ -1,0 +1,100 @@
+/** The OpenAI error object every non-422 error body carries. */
+export interface OpenAiErrorObject {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+
+/**
+ * The one error vocabulary of the service: anything thrown on the request path that a
+ * client should see as something other than a 500 is one of these.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string,
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+    /** Extra response headers (Retry-After, WWW-Authenticate, …). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class AuthenticationError extends ApiError {
+  constructor(message = 'Invalid or missing API key. Send it as "Authorization: Bearer <key>".') {
+    super(401, message, 'authentication_error', 'invalid_api_key', null, { 'www-authenticate': 'Bearer' });
+  }
+}
+
+export class PermissionError extends ApiError {
+  constructor(message: string) {
+    super(403, message, 'permission_error', 'model_not_allowed', 'model');
+  }
+}
+
+export class UnknownModelError extends ApiError {
+  constructor(model: string, hint?: string) {
+    super(
+      404,
+      `The model '${model}' does not exist or you do not have access to it.${hint ? ` ${hint}` : ''}`,
+      'invalid_request_error',
+      'model_not_found',
+      'model',
+    );
+  }
+}
+
+export class NotFoundError extends ApiError {
+  constructor(method: string, url: string) {
+    super(404, `Route ${method} ${url} not found`, 'invalid_request_error', 'not_found');
+  }
+}
+
+export class PayloadTooLargeError extends ApiError {
+  constructor(limit: number) {
+    super(413, `Request body is larger than the limit of ${limit} bytes.`, 'invalid_request_error', 'payload_too_large');
+  }
+}
+
+export class RateLimitError extends ApiError {
+  constructor(message: string, headers: Record<string, string>) {
+    super(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers);
+  }
+}
+
+export class OverloadedError extends ApiError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(503, message, 'server_error', 'overloaded', null, { 'retry-after': String(retryAfterSeconds) });
+  }
+}
+
+/** The upstream did not answer within its deadline. */
+export class UpstreamTimeoutError extends ApiError {
+  constructor(provider: string, timeoutMs: number) {
+    super(504, `The upstream '${provider}' did not answer within ${timeoutMs} ms.`, 'server_error', 'upstream_timeout');
+  }
+}
+
+/**
+ * An upstream failed. `retryable` drives retries and fallbacks; `body` is the upstream's own
+ * error body, passed through to the client for 4xx answers.
+ */
+export class UpstreamError extends ApiError {
+  constructor(
+    readonly provider: string,
+    status: number,
+    message: string,
+    readonly retryable: boolean,
+    readonly body?: unknown,
+    /** Seconds the upstream asked us to wait (Retry-After), when it did. */
+    readonly retryAfterMs?: number,
+    code = 'upstream_error',
+  ) {
+    super(status, message, status >= 500 ? 'server_error' : 'invalid_request_error', code);
+  }
+}

@@ -1,0 +1,45 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { ApiError } from './api-error.js';
+import { toErrorResponse } from './error-mapper.js';
+import { RequestValidationError } from './validation-error.js';
+
+/** The one global filter: every error leaves as FastAPI's `detail` plus OpenAI's `error`. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    sendError(reply, exception, this.logger);
+  }
+}
+
+/** Writes an error on a Fastify reply, or as an SSE error event when a stream already began. */
+export function sendError(reply: FastifyReply, exception: unknown, logger: Logger): void {
+  const { status, headers, body } = toErrorResponse(exception);
+  if (status >= 500 && !(exception instanceof ApiError) && !(exception instanceof RequestValidationError)) {
+    logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+  }
+  const raw = reply.raw;
+  if (raw.headersSent) {
+    if (!raw.writableEnded && !raw.destroyed) raw.end(`data: ${JSON.stringify({ error: body.error ?? body })}\n\n`);
+    return;
+  }
+  if (reply.sent) return;
+  reply.status(status).headers(headers).type('application/json').send(safeStringify(body, status));
+}
+
+/** JSON text of an error body; an input too deep or odd to serialise is dropped, never the whole error. */
+function safeStringify(body: Record<string, unknown>, status: number): string {
+  try {
+    return JSON.stringify(body);
+  } catch {
+    const detail = Array.isArray(body.detail) ? body.detail.map((d: Record<string, unknown>) => ({ ...d, input: null })) : body.detail;
+    try {
+      return JSON.stringify({ ...body, detail });
+    } catch {
+      return JSON.stringify({ detail: 'Request could not be processed', error: { message: 'Request could not be processed', type: 'invalid_request_error', param: null, code: String(status) } });
+    }
+  }
+}

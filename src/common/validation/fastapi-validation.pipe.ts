@@ -1,0 +1,42 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { getMetadataStorage, validateSync } from 'class-validator';
+import { RequestValidationError } from '../errors/validation-error.js';
+import { bodyShapeIssue, toPydanticIssues } from './pydantic-issues.js';
+
+type Ctor = new () => object;
+
+/**
+ * Validates a body against its DTO's class-validator rules and answers failures as FastAPI's 422.
+ * It returns the body the client sent, unknown fields included: the DTO instance only carries
+ * the declared fields for validation, so nothing is stripped and no key (not even `__proto__`)
+ * is copied onto an object whose prototype matters.
+ */
+@Injectable()
+export class FastApiValidationPipe implements PipeTransform {
+  private readonly fieldsByClass = new Map<Ctor, string[]>();
+
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    const metatype = metadata.metatype as Ctor | undefined;
+    if (metadata.type !== 'body' || !metatype || metatype === Object) return value;
+    const shape = bodyShapeIssue(value);
+    if (shape) throw new RequestValidationError([shape]);
+    const body = value as Record<string, unknown>;
+    const instance = Object.create(metatype.prototype) as Record<string, unknown>;
+    for (const field of this.fields(metatype)) {
+      if (Object.hasOwn(body, field)) instance[field] = body[field];
+    }
+    const errors = validateSync(instance, { forbidUnknownValues: false, validationError: { target: false, value: true } });
+    if (errors.length > 0) throw new RequestValidationError(toPydanticIssues(errors, body));
+    return body;
+  }
+
+  private fields(metatype: Ctor): string[] {
+    let fields = this.fieldsByClass.get(metatype);
+    if (!fields) {
+      const metas = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
+      fields = [...new Set(metas.map((m) => m.propertyName))];
+      this.fieldsByClass.set(metatype, fields);
+    }
+    return fields;
+  }
+}

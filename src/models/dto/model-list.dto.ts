@@ -1,0 +1,25 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+/** One servable model, in OpenAI's shape. */
+export class ModelDto {
+  @ApiProperty({ type: 'string', description: 'The name to send as `model`.', example: 'echo' })
+  id: string;
+
+  @ApiProperty({ type: 'string', enum: ['model'] })
+  object: 'model';
+
+  @ApiProperty({ type: 'integer', description: 'Unix time (seconds).' })
+  created: number;
+
+  @ApiProperty({ type: 'string', description: 'The provider that serves it.', example: 'echo' })
+  owned_by: string;
+}
+
+/** OpenAI's model list. */
+export class ModelListDto {
+  @ApiProperty({ type: 'string', enum: ['list'] })
+  object: 'list';
+
+  @ApiProperty({ type: () => [ModelDto] })
+  data: ModelDto[];
+}

@@ -1,0 +1,71 @@
+/** One message of an OpenAI chat request, as the client sent it. */
+export type ChatMessage = Record<string, unknown> & { role?: unknown; content?: unknown };
+
+/** The client's request body: open, so every field it sent is kept. */
+export type ChatRequestBody = Record<string, unknown> & { model: string; messages: ChatMessage[] };
+
+/** What a backend is asked to do. */
+export interface BackendRequest {
+  /** The body exactly as the client sent it (unknown fields included). */
+  body: ChatRequestBody;
+  /** The body's JSON text as received, when the transport kept it: lets pass-through skip re-serialising. */
+  rawBody?: string;
+  /** The model name the client asked for; replies carry it back. */
+  requestedModel: string;
+  /** The model name the backend's own API expects. */
+  model: string;
+}
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  [extra: string]: unknown;
+}
+
+/** An OpenAI `chat.completion` object. */
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: {
+    index: number;
+    message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: unknown[]; [extra: string]: unknown };
+    finish_reason: string | null;
+    logprobs: unknown;
+  }[];
+  usage?: CompletionUsage;
+  [extra: string]: unknown;
+}
+
+/** An OpenAI `chat.completion.chunk` object. */
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: {
+    index: number;
+    delta: Record<string, unknown>;
+    finish_reason: string | null;
+    logprobs?: unknown;
+  }[];
+  usage?: CompletionUsage | null;
+  [extra: string]: unknown;
+}
+
+/**
+ * The port every model backend implements. Backends are plain classes: they know nothing of
+ * HTTP requests or Nest, throw errors from `common/errors`, and stop work when `signal` aborts.
+ */
+export interface ModelBackend {
+  /** The provider type (`echo`, `openai`, `anthropic`, `llama-cpp`). */
+  readonly kind: string;
+  complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion>;
+  stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk>;
+  /** Readiness: resolves when the backend can serve, rejects with the reason when not. */
+  check?(signal: AbortSignal): Promise<void>;
+  /** Releases pools, models and timers at shutdown. */
+  close?(): Promise<void>;
+}
