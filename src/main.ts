@@ -6,7 +6,8 @@ async function bootstrap(): Promise<void> {
   const { PORT, HOST } = appConfig();
   const app = await createApp();
   await app.listen(PORT, HOST);
-  process.stdout.write(`Listening on http://${HOST}:${PORT} (docs at /docs)\n`);
+  const { port } = app.getHttpServer().address() as { port: number };
+  process.stdout.write(`Listening on http://${HOST}:${port} (docs at /docs)\n`);
 }
 
 bootstrap().catch((err: unknown) => {

@@ -1,15 +1,17 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastApiValidationPipe } from '../common/validation/fastapi-validation.pipe.js';
 import type { ChatRequestBody } from '../providers/model-backend.js';
 import { ChatCompletionsService } from './chat-completions.service.js';
 import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto.js';
 import { ChatCompletionResponseDto } from './dto/chat-completion-response.dto.js';
+import { ChatMessageDto } from './dto/chat-message.dto.js';
 import { HttpValidationErrorDto } from './dto/http-validation-error.dto.js';
 import { abortOnClientGone, streamCompletion } from './completion-responder.js';
 
 @ApiTags('chat-completions')
+@ApiExtraModels(ChatMessageDto)
 @Controller('v1/chat/completions')
 export class ChatCompletionsController {
   constructor(@Inject(ChatCompletionsService) private readonly service: ChatCompletionsService) {}

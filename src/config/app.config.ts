@@ -8,7 +8,7 @@ const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /
 /** Environment variables of the HTTP server itself. */
 export class AppEnv {
   /** TCP port to listen on. */
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'PORT must be an integer from 1 to 65535' }) @Min(1) @Max(65535)
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'PORT must be an integer from 0 to 65535' }) @Min(0, { message: 'PORT must be an integer from 0 to 65535' }) @Max(65535, { message: 'PORT must be an integer from 0 to 65535' })
   PORT = 8000;
 
   /** Address to bind. */

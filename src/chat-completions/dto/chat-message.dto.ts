@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { OpenApiSchema } from '../../common/openapi/open-schema.decorator.js';
 
 /** A message the model generated. */
-@OpenApiSchema({ name: 'ChatMessage', title: 'ChatMessage', additionalProperties: true })
+@OpenApiSchema({ name: 'ChatMessage', title: 'ChatMessage', additionalProperties: true, untyped: ['content'] })
 export class ChatMessageDto {
   @ApiProperty({ title: 'Content', description: 'The text of the reply (a string, or null when the model only called tools).', required: false })
   content?: unknown;

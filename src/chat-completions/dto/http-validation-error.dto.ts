@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { OpenApiSchema } from '../../common/openapi/open-schema.decorator.js';
 
 /** One validation failure, as pydantic v2 reports it. */
-@OpenApiSchema({ name: 'ValidationError', title: 'ValidationError' })
+@OpenApiSchema({ name: 'ValidationError', title: 'ValidationError', untyped: ['input'] })
 export class ValidationErrorDto {
   @ApiProperty({ title: 'Location', type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'integer' }] }, description: 'Where: `["body", "messages", 0]`.' })
   loc: (string | number)[];

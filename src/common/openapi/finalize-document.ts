@@ -34,8 +34,10 @@ export function finalizeDocument(doc: OpenAPIObject): OpenAPIObject {
     if (!schema) continue;
     if (extras.additionalProperties !== undefined) schema.additionalProperties = extras.additionalProperties;
     if (extras.title) schema.title = extras.title;
+    const properties = (schema.properties ?? {}) as Record<string, Schema>;
+    for (const name of extras.untyped ?? []) if (properties[name]) delete properties[name].type;
   }
   toOpenApi31(doc.paths);
   toOpenApi31(doc.components);
-  return { ...doc, openapi: '3.1.0' };
+  return { ...doc, openapi: '3.1.0', security: doc.security ?? [] };
 }

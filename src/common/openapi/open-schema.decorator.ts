@@ -7,6 +7,8 @@ export interface SchemaExtras {
   description?: string;
   /** FastAPI writes `additionalProperties: true` on open pydantic models. */
   additionalProperties?: boolean;
+  /** Properties that accept any JSON value: written with no `type`, as pydantic's `Any`. */
+  untyped?: string[];
 }
 
 const registry = new Map<string, SchemaExtras>();

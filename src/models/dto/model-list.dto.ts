@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
 /** One servable model, in OpenAI's shape. */
+@ApiSchema({ name: 'Model' })
 export class ModelDto {
   @ApiProperty({ type: 'string', description: 'The name to send as `model`.', example: 'echo' })
   id: string;
@@ -16,6 +17,7 @@ export class ModelDto {
 }
 
 /** OpenAI's model list. */
+@ApiSchema({ name: 'ModelList' })
 export class ModelListDto {
   @ApiProperty({ type: 'string', enum: ['list'] })
   object: 'list';

@@ -1,0 +1,41 @@
+import { NotFoundException } from '@nestjs/common';
+import { AuthenticationError, UnknownModelError, UpstreamError, UpstreamTimeoutError } from './api-error.js';
+import { toErrorResponse } from './error-mapper.js';
+import { RequestValidationError } from './validation-error.js';
+
+describe('toErrorResponse', () => {
+  it('answers validation errors as FastAPI 422 bodies', () => {
+    const issue = { type: 'missing', loc: ['body', 'model'], msg: 'Field required', input: {} };
+    expect(toErrorResponse(new RequestValidationError([issue]))).toEqual({ status: 422, headers: {}, body: { detail: [issue] } });
+  });
+
+  it('gives every other error both detail and an OpenAI error object', () => {
+    const r = toErrorResponse(new UnknownModelError('gpt-x'));
+    expect(r.status).toBe(404);
+    expect(r.body).toEqual({
+      detail: expect.stringContaining("'gpt-x'"),
+      error: { message: r.body.detail, type: 'invalid_request_error', param: 'model', code: 'model_not_found' },
+    });
+  });
+
+  it('asks for a bearer key on 401', () => {
+    expect(toErrorResponse(new AuthenticationError()).headers).toEqual({ 'www-authenticate': 'Bearer' });
+  });
+
+  it('passes an upstream 4xx body through, adding detail', () => {
+    const upstream = { error: { message: 'bad temperature', type: 'invalid_request_error', param: 'temperature', code: null } };
+    const r = toErrorResponse(new UpstreamError('vllm', 400, 'bad temperature', false, upstream));
+    expect(r).toEqual({ status: 400, headers: {}, body: { detail: 'bad temperature', ...upstream } });
+  });
+
+  it('maps timeouts to 504 and Nest exceptions to their status', () => {
+    expect(toErrorResponse(new UpstreamTimeoutError('vllm', 10)).status).toBe(504);
+    expect(toErrorResponse(new NotFoundException('Cannot GET /x')).body.error).toMatchObject({ message: 'Cannot GET /x' });
+  });
+
+  it('never reveals the internals of an unexpected error', () => {
+    const r = toErrorResponse(new Error('secret sk-123 in a stack'));
+    expect(r.status).toBe(500);
+    expect(JSON.stringify(r.body)).not.toContain('sk-123');
+  });
+});

@@ -1,0 +1,136 @@
+import { authHeaders, KEY, post, rawPost, sseData, startApp, type RunningApp } from './support/app.js';
+import { openAiSchemaErrors } from './support/openai-schemas.js';
+
+describe('POST /v1/chat/completions (echo)', () => {
+  let running: RunningApp;
+  let url: string;
+  const hello = { model: 'echo', messages: [{ role: 'user', content: 'Hello there world' }] };
+
+  beforeAll(async () => {
+    running = await startApp({ API_KEYS: `other-key, ${KEY}` });
+    url = `${running.url}/v1/chat/completions`;
+  });
+  afterAll(() => running.close());
+
+  describe('auth', () => {
+    it.each([
+      ['no header', { 'content-type': 'application/json' }],
+      ['another scheme', { authorization: `Basic ${KEY}`, 'content-type': 'application/json' }],
+      ['an unknown key', authHeaders('sk-wrong')],
+      ['an empty bearer', { authorization: 'Bearer ', 'content-type': 'application/json' }],
+    ])('answers 401 with WWW-Authenticate for %s', async (_name, headers) => {
+      const r = await post(url, hello, headers as Record<string, string>);
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer');
+      expect(r.json).toMatchObject({ detail: expect.any(String), error: { type: 'authentication_error', code: 'invalid_api_key' } });
+      expect(r.text).not.toContain('sk-wrong');
+    });
+
+    it('accepts every configured key, and a lower-case scheme', async () => {
+      expect((await post(url, hello, authHeaders('other-key'))).status).toBe(200);
+      expect((await post(url, hello, { authorization: `bearer ${KEY}`, 'content-type': 'application/json' })).status).toBe(200);
+    });
+
+    it('leaves /v1/health open', async () => {
+      const res = await fetch(`${running.url}/v1/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok' });
+    });
+  });
+
+  describe('validation (FastAPI 422 bodies)', () => {
+    it.each([
+      ['missing model', { messages: [] }, [{ type: 'missing', loc: ['body', 'model'], msg: 'Field required', input: { messages: [] } }]],
+      ['model not a string', { model: 7, messages: [] }, [{ type: 'string_type', loc: ['body', 'model'], msg: 'Input should be a valid string', input: 7 }]],
+      ['model null', { model: null, messages: [] }, [{ type: 'string_type', loc: ['body', 'model'], msg: 'Input should be a valid string', input: null }]],
+      ['messages not a list', { model: 'echo', messages: 'hi' }, [{ type: 'list_type', loc: ['body', 'messages'], msg: 'Input should be a valid list', input: 'hi' }]],
+      ['a message not an object', { model: 'echo', messages: [{ role: 'user' }, 'x', [1]] }, [
+        { type: 'dict_type', loc: ['body', 'messages', 1], msg: 'Input should be a valid dictionary', input: 'x' },
+        { type: 'dict_type', loc: ['body', 'messages', 2], msg: 'Input should be a valid dictionary', input: [1] },
+      ]],
+      ['a body that is not an object', [1, 2], [{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: [1, 2] }]],
+      ['stream not a boolean', { ...hello, stream: 'yes' }, [{ type: 'bool_type', loc: ['body', 'stream'], msg: 'Input should be a valid boolean', input: 'yes' }]],
+    ])('%s', async (_name, body, detail) => {
+      const r = await post(url, body);
+      expect(r.status).toBe(422);
+      expect(r.json).toEqual({ detail });
+    });
+
+    it('answers invalid JSON as json_invalid at the character offset', async () => {
+      const r = await post(url, '{"model": "echo", "messages": [}');
+      expect(r.status).toBe(422);
+      expect(r.json).toEqual({ detail: [{ type: 'json_invalid', loc: ['body', 31], msg: 'JSON decode error', input: {}, ctx: { error: 'Expecting value' } }] });
+    });
+
+    it('answers an empty body as a missing body', async () => {
+      const r = await post(url, '');
+      expect(r.json).toEqual({ detail: [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }] });
+    });
+
+    it('parses a body without content type as JSON, and rejects a text/plain body as not an object', async () => {
+      const noType = await rawPost(url, JSON.stringify(hello), { authorization: `Bearer ${KEY}` });
+      expect(noType.status).toBe(200);
+      const text = await post(url, JSON.stringify(hello), { authorization: `Bearer ${KEY}`, 'content-type': 'text/plain' });
+      expect(text.status).toBe(422);
+      expect(text.json.detail[0]).toMatchObject({ type: 'model_attributes_type', loc: ['body'] });
+    });
+
+    it('does not let __proto__ in the body bypass validation', async () => {
+      const r = await post(url, '{"__proto__": {"model": "echo", "messages": []}}');
+      expect(r.status).toBe(422);
+      expect(r.json.detail.map((d: { loc: unknown }) => d.loc)).toEqual([['body', 'model'], ['body', 'messages']]);
+      expect(({} as Record<string, unknown>).model).toBeUndefined();
+    });
+  });
+
+  describe('replies', () => {
+    it('is a chat.completion valid against OpenAI\'s published schema', async () => {
+      const r = await post(url, { ...hello, some_unknown_field: { kept: true } });
+      expect(r.status).toBe(200);
+      expect(openAiSchemaErrors('CreateChatCompletionResponse', r.json)).toEqual([]);
+      expect(r.json).toMatchObject({
+        object: 'chat.completion',
+        model: 'echo',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there world', refusal: null }, finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
+      });
+    });
+
+    it('accepts the trailing-slash path', async () => {
+      expect((await post(`${url}/`, hello)).status).toBe(200);
+    });
+
+    it('answers an unknown model with 404 model_not_found', async () => {
+      const r = await post(url, { ...hello, model: 'gpt-nope' });
+      expect(r.status).toBe(404);
+      expect(r.json).toMatchObject({ detail: expect.stringContaining('gpt-nope'), error: { code: 'model_not_found', param: 'model', type: 'invalid_request_error' } });
+    });
+
+    it('streams valid chunks: one id, role first, finish_reason, usage chunk, [DONE]', async () => {
+      const r = await post(url, { ...hello, stream: true, stream_options: { include_usage: true } });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const frames = sseData(r.text);
+      expect(frames.at(-1)).toBe('[DONE]');
+      const chunks = frames.slice(0, -1).map((f) => JSON.parse(f));
+      for (const c of chunks) expect(openAiSchemaErrors('CreateChatCompletionStreamResponse', c)).toEqual([]);
+      expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+      expect(chunks[0].choices[0].delta.role).toBe('assistant');
+      expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello there world');
+      expect(chunks.at(-2).choices[0].finish_reason).toBe('stop');
+      expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } });
+    });
+
+    it('streams without a usage chunk unless asked', async () => {
+      const chunks = sseData((await post(url, { ...hello, stream: true })).text).slice(0, -1).map((f) => JSON.parse(f));
+      expect(chunks.every((c) => c.usage === undefined)).toBe(true);
+    });
+
+    it('lists models in OpenAI\'s shape', async () => {
+      const res = await fetch(`${running.url}/v1/models`, { headers: authHeaders() });
+      const body = await res.json();
+      expect(openAiSchemaErrors('ListModelsResponse', body)).toEqual([]);
+      expect(body.data.map((m: { id: string }) => m.id)).toEqual(['echo']);
+    });
+  });
+});
