@@ -1,24 +1,30 @@
 import { UnknownModelError } from '../common/errors/api-error.js';
 import { EchoBackend } from './echo/echo.backend.js';
-import { ModelRegistry } from './model-registry.js';
+import { ModelRegistry, NO_RETRIES, type ProviderEntry } from './model-registry.js';
 
 describe('ModelRegistry', () => {
-  const echo = new EchoBackend();
-  const registry = new ModelRegistry(new Map([['e', echo]]), [
-    { name: 'echo', provider: 'e' },
-    { name: 'alias', provider: 'e', model: 'real-name' },
-    { name: 'vllm/*', provider: 'e' },
-    { name: 'vllm/special/*', provider: 'e', model: 'fixed' },
+  const e: ProviderEntry = { name: 'e', backend: new EchoBackend(), policy: NO_RETRIES };
+  const f: ProviderEntry = { name: 'f', backend: new EchoBackend(), policy: NO_RETRIES };
+  const registry = new ModelRegistry(new Map([['e', e], ['f', f]]), [
+    { name: 'echo', targets: [{ provider: 'e', weight: 1 }] },
+    { name: 'alias', targets: [{ provider: 'e', model: 'real-name', weight: 1 }], fallbacks: ['echo'] },
+    { name: 'vllm/*', targets: [{ provider: 'e', weight: 1 }] },
+    { name: 'vllm/special/*', targets: [{ provider: 'e', model: 'fixed', weight: 1 }] },
+    { name: 'spread', targets: [{ provider: 'e', weight: 3 }, { provider: 'f', model: 'other', weight: 1 }] },
   ]);
 
   it('resolves exact names and aliases', () => {
-    expect(registry.resolve('echo')).toMatchObject({ backend: echo, model: 'echo', requestedModel: 'echo' });
-    expect(registry.resolve('alias').model).toBe('real-name');
+    expect(registry.resolve('echo').targets).toEqual([{ provider: e, model: 'echo', weight: 1 }]);
+    expect(registry.resolve('alias')).toMatchObject({ targets: [{ model: 'real-name' }], fallbacks: ['echo'], requestedModel: 'alias' });
   });
 
   it('passes a wildcard rest on, longest prefix first', () => {
-    expect(registry.resolve('vllm/Qwen/Qwen3-8B').model).toBe('Qwen/Qwen3-8B');
-    expect(registry.resolve('vllm/special/x').model).toBe('fixed');
+    expect(registry.resolve('vllm/Qwen/Qwen3-8B').targets[0].model).toBe('Qwen/Qwen3-8B');
+    expect(registry.resolve('vllm/special/x').targets[0].model).toBe('fixed');
+  });
+
+  it('keeps every weighted target', () => {
+    expect(registry.resolve('spread').targets.map((t) => [t.provider.name, t.model, t.weight])).toEqual([['e', 'spread', 3], ['f', 'other', 1]]);
   });
 
   it('throws UnknownModelError for anything else', () => {
@@ -26,7 +32,11 @@ describe('ModelRegistry', () => {
     expect(() => registry.resolve('gpt-4')).toThrow(UnknownModelError);
   });
 
+  it('lists configured names in order', () => {
+    expect(registry.names()).toEqual(['echo', 'alias', 'vllm/*', 'vllm/special/*', 'spread']);
+  });
+
   it('rejects a route to a missing provider', () => {
-    expect(() => new ModelRegistry(new Map(), [{ name: 'x', provider: 'nope' }])).toThrow(/unknown provider 'nope'/);
+    expect(() => new ModelRegistry(new Map(), [{ name: 'x', targets: [{ provider: 'nope', weight: 1 }] }])).toThrow(/unknown provider 'nope'/);
   });
 });

@@ -1,34 +1,61 @@
 import { UnknownModelError } from '../common/errors/api-error.js';
 import type { ModelBackend } from './model-backend.js';
 
+/** How a provider is retried and cooled down. */
+export interface RetryPolicy {
+  maxRetries: number;
+  retryBackoffMs: number;
+  cooldownAfterFailures: number;
+  cooldownMs: number;
+}
+
+export const NO_RETRIES: RetryPolicy = { maxRetries: 0, retryBackoffMs: 0, cooldownAfterFailures: Number.POSITIVE_INFINITY, cooldownMs: 0 };
+
+/** A provider as the router sees it. */
+export interface ProviderEntry {
+  name: string;
+  backend: ModelBackend;
+  policy: RetryPolicy;
+}
+
 /** A configured model name and where it is served. */
 export interface ModelRoute {
   /** What clients send as `model`; a trailing `*` matches any rest. */
   name: string;
-  provider: string;
-  /** What the provider is asked for; defaults to the name (for wildcards: the matched rest). */
-  model?: string;
+  /** Where it is served, with weights; one target for the `provider`/`model` shorthand. */
+  targets: { provider: string; model?: string; weight: number }[];
+  /** Model names tried in order when every try of this one failed. */
+  fallbacks?: string[];
 }
 
-/** A model name resolved to the backend that serves it. */
+/** One place a request can go. */
+export interface ResolvedTarget {
+  provider: ProviderEntry;
+  /** The model name the provider is asked for. */
+  model: string;
+  weight: number;
+}
+
+/** A model name resolved to where it can be served. */
 export interface ResolvedModel {
   requestedModel: string;
-  provider: string;
-  backend: ModelBackend;
-  model: string;
+  /** The configured name that matched (the route's name, wildcard included). */
+  routeName: string;
+  targets: ResolvedTarget[];
+  fallbacks: string[];
 }
 
-/** Resolves model names to backends: exact names first, then the longest matching wildcard. */
+/** Resolves model names to targets: exact names first, then the longest matching wildcard. */
 export class ModelRegistry {
   private readonly exact = new Map<string, ModelRoute>();
   private readonly wildcards: ModelRoute[];
 
   constructor(
-    private readonly backends: ReadonlyMap<string, ModelBackend>,
-    routes: readonly ModelRoute[],
+    private readonly providerEntries: ReadonlyMap<string, ProviderEntry>,
+    private readonly routes: readonly ModelRoute[],
   ) {
     for (const route of routes) {
-      if (!backends.has(route.provider)) throw new Error(`model '${route.name}' names unknown provider '${route.provider}'`);
+      for (const t of route.targets) if (!providerEntries.has(t.provider)) throw new Error(`model '${route.name}' names unknown provider '${t.provider}'`);
       if (!route.name.endsWith('*')) this.exact.set(route.name, route);
     }
     this.wildcards = routes.filter((r) => r.name.endsWith('*')).sort((a, b) => b.name.length - a.name.length);
@@ -36,11 +63,11 @@ export class ModelRegistry {
 
   resolve(requestedModel: string): ResolvedModel {
     const route = this.exact.get(requestedModel);
-    if (route) return this.toResolved(requestedModel, route, route.model ?? route.name);
+    if (route) return this.toResolved(requestedModel, route, route.name);
     for (const w of this.wildcards) {
       const prefix = w.name.slice(0, -1);
       if (requestedModel.startsWith(prefix) && requestedModel.length > prefix.length) {
-        return this.toResolved(requestedModel, w, w.model ?? requestedModel.slice(prefix.length));
+        return this.toResolved(requestedModel, w, requestedModel.slice(prefix.length));
       }
     }
     throw new UnknownModelError(requestedModel);
@@ -48,20 +75,25 @@ export class ModelRegistry {
 
   /** The configured model names, as `GET /v1/models` lists them. */
   names(): string[] {
-    return [...this.exact.keys(), ...this.wildcards.map((w) => w.name)];
+    return this.routes.map((r) => r.name);
   }
 
   /** The provider serving a configured name (what `owned_by` shows). */
   ownerOf(name: string): string {
-    return (this.exact.get(name) ?? this.wildcards.find((w) => w.name === name))?.provider ?? 'unknown';
+    return this.routes.find((r) => r.name === name)?.targets[0]?.provider ?? 'unknown';
   }
 
-  /** Every backend by provider name (for health checks and shutdown). */
-  providers(): ReadonlyMap<string, ModelBackend> {
-    return this.backends;
+  /** Every provider by name (for health checks and shutdown). */
+  providers(): ReadonlyMap<string, ProviderEntry> {
+    return this.providerEntries;
   }
 
-  private toResolved(requestedModel: string, route: ModelRoute, model: string): ResolvedModel {
-    return { requestedModel, provider: route.provider, backend: this.backends.get(route.provider)!, model };
+  private toResolved(requestedModel: string, route: ModelRoute, defaultModel: string): ResolvedModel {
+    return {
+      requestedModel,
+      routeName: route.name,
+      targets: route.targets.map((t) => ({ provider: this.providerEntries.get(t.provider)!, model: t.model ?? defaultModel, weight: t.weight })),
+      fallbacks: route.fallbacks ?? [],
+    };
   }
 }

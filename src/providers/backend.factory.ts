@@ -1,0 +1,24 @@
+import type { ProviderConfig } from '../config/gateway-config.schema.js';
+import { EchoBackend } from './echo/echo.backend.js';
+import type { ModelBackend } from './model-backend.js';
+import { NO_RETRIES, type RetryPolicy } from './model-registry.js';
+import { OpenAiCompatibleBackend } from './openai-compatible/openai-compatible.backend.js';
+
+/** Builds the backend a provider entry describes: one line per backend type. */
+export async function createBackend(name: string, config: ProviderConfig): Promise<ModelBackend> {
+  switch (config.type) {
+    case 'echo':
+      return new EchoBackend();
+    case 'openai':
+      return new OpenAiCompatibleBackend({ name, baseURL: config.baseURL, apiKey: config.apiKey, timeoutMs: config.timeoutMs, headers: config.headers, maxResponseBytes: config.maxResponseBytes });
+    default:
+      throw new Error(`providers.${name}.type: '${config.type}' is not available in this build`);
+  }
+}
+
+/** The retry and cool-down settings of a provider (local backends are never retried). */
+export function retryPolicy(config: ProviderConfig): RetryPolicy {
+  if (config.type !== 'openai' && config.type !== 'anthropic') return NO_RETRIES;
+  const { maxRetries, retryBackoffMs, cooldownAfterFailures, cooldownMs } = config;
+  return { maxRetries, retryBackoffMs, cooldownAfterFailures, cooldownMs };
+}

@@ -1,0 +1,135 @@
+import { ApiError, UpstreamError } from '../common/errors/api-error.js';
+import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ChatRequestBody } from './model-backend.js';
+import type { ModelRegistry, ResolvedModel, ResolvedTarget } from './model-registry.js';
+import { errorKind, type RouterEvents } from './router-events.js';
+import { TargetHealth } from './target-health.js';
+
+const MAX_BACKOFF_MS = 10_000;
+
+/** What a try of one target produced, with the target that produced it. */
+interface Tried<T> {
+  value: T;
+  target: ResolvedTarget;
+}
+
+/**
+ * Runs a request against a resolved model: weighted targets, retries with exponential backoff and
+ * jitter (honouring Retry-After), cool-down of failing targets, then fallbacks in order.
+ * A stream is retried only until its first chunk arrives; after that a failure is the client's to see.
+ */
+export class CompletionRouter {
+  readonly health = new TargetHealth();
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly events: RouterEvents,
+  ) {}
+
+  async complete(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal): Promise<ChatCompletion> {
+    const r = await this.run(model, signal, (target) => target.provider.backend.complete(this.request(model, target, body, rawBody), signal));
+    return r.value;
+  }
+
+  async *stream(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+    const { value } = await this.run(model, signal, async (target) => {
+      const iterator = target.provider.backend.stream(this.request(model, target, body, rawBody), signal)[Symbol.asyncIterator]();
+      try {
+        return { iterator, first: await iterator.next() };
+      } catch (err) {
+        await iterator.return?.().catch(() => undefined);
+        throw err;
+      }
+    });
+    const { iterator, first } = value;
+    try {
+      if (first.done) return;
+      yield first.value;
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+    } finally {
+      await iterator.return?.().catch(() => undefined);
+    }
+  }
+
+  private request(model: ResolvedModel, target: ResolvedTarget, body: ChatRequestBody, rawBody: string | undefined): BackendRequest {
+    return { body, rawBody, requestedModel: model.requestedModel, model: target.model };
+  }
+
+  private async run<T>(model: ResolvedModel, signal: AbortSignal, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T>> {
+    const chain = [model, ...model.fallbacks.map((name) => ({ ...this.registry.resolve(name), requestedModel: model.requestedModel }))];
+    let lastError: unknown;
+    for (let i = 0; i < chain.length; i++) {
+      if (i > 0) this.events.fallback(chain[i - 1].routeName, chain[i].routeName);
+      const outcome = await this.tryModel(chain[i], signal, attempt);
+      if ('value' in outcome) return outcome;
+      lastError = outcome.error;
+      if (!isFallbackWorthy(lastError)) break;
+    }
+    throw finalError(lastError);
+  }
+
+  private async tryModel<T>(model: ResolvedModel, signal: AbortSignal, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T> | { error: unknown }> {
+    const maxRetries = Math.max(...model.targets.map((t) => t.provider.policy.maxRetries));
+    const tried = new Set<ResolvedTarget>();
+    let error: unknown;
+    for (let n = 0; n <= maxRetries; n++) {
+      const target = this.health.pick(model.targets, tried);
+      tried.add(target);
+      try {
+        const value = await attempt(target);
+        this.health.succeeded(target);
+        return { value, target };
+      } catch (err) {
+        if (signal.aborted) throw err;
+        error = err;
+        this.events.upstreamError(target.provider.name, errorKind(err));
+        if (!(err instanceof UpstreamError) || !err.retryable) {
+          if (isFallbackWorthy(err)) this.health.failed(target);
+          return { error };
+        }
+        this.health.failed(target);
+        if (n === maxRetries) break;
+        this.events.retry(target.provider.name, errorKind(err));
+        await sleep(backoff(n, target.provider.policy.retryBackoffMs, err.retryAfterMs), signal);
+      }
+    }
+    return { error };
+  }
+}
+
+/** Exponential backoff with full jitter; an upstream's Retry-After wins when it asks for longer. */
+export function backoff(retry: number, baseMs: number, retryAfterMs?: number): number {
+  const exp = Math.min(baseMs * 2 ** retry, MAX_BACKOFF_MS);
+  const jittered = exp / 2 + Math.random() * (exp / 2);
+  return Math.min(Math.max(jittered, retryAfterMs ?? 0), MAX_BACKOFF_MS);
+}
+
+/** Upstream failures and timeouts move on to fallbacks; a client's own mistake (4xx) does not. */
+function isFallbackWorthy(err: unknown): boolean {
+  if (err instanceof UpstreamError) return err.retryable || err.status >= 500;
+  return err instanceof ApiError ? err.status >= 500 : true;
+}
+
+/** What the client sees once everything was tried: 4xx as the upstream said, 429 kept, other failures 502. */
+function finalError(err: unknown): unknown {
+  if (!(err instanceof UpstreamError) || !err.retryable) return err;
+  if (err.status === 429) {
+    const retryAfter: Record<string, string> = err.retryAfterMs !== undefined ? { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) } : {};
+    return new ApiError(429, err.message, 'rate_limit_error', 'upstream_rate_limited', null, retryAfter);
+  }
+  return new ApiError(502, `${err.message} (gave up after retries)`, 'server_error', err.code ?? 'upstream_error');
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,64 @@
+import { errors as undiciErrors } from 'undici';
+import { UpstreamError, UpstreamTimeoutError } from '../../common/errors/api-error.js';
+
+/** Statuses worth another try: the request was fine, the upstream was not. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** `Retry-After` (seconds or an HTTP date) as milliseconds, capped; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  const seconds = Number(v);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(v) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+/** The message inside an OpenAI- or Anthropic-shaped error body, if there is one. */
+function messageOf(body: unknown): string | undefined {
+  const error = (body as { error?: unknown } | null)?.error;
+  if (typeof error === 'string') return error;
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
+/** An upstream's HTTP error answer as an UpstreamError: 4xx bodies pass through, the rest is retryable. */
+export function upstreamErrorFromResponse(provider: string, status: number, headers: Record<string, string | string[] | undefined>, text: string): UpstreamError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const message = messageOf(body) ?? `The upstream '${provider}' answered ${status}.`;
+  const passBody = body && typeof body === 'object' && !Array.isArray(body) ? body : { error: { message, type: 'invalid_request_error', param: null, code: null } };
+  return new UpstreamError(provider, status, message, isRetryableStatus(status), passBody, parseRetryAfter(headers['retry-after']));
+}
+
+/** Thrown on purpose when a deadline passes, so the transport error can be told apart from a client abort. */
+export class DeadlineExceeded extends Error {
+  constructor() {
+    super('deadline exceeded');
+  }
+}
+
+/**
+ * A transport failure (refused, reset, unreadable) as a retryable 502, a passed deadline as 504.
+ * A client abort is returned unchanged: nobody is left to answer.
+ */
+export function fromTransportError(provider: string, err: unknown, signal: AbortSignal, timeoutMs: number): unknown {
+  if (err instanceof UpstreamError || err instanceof UpstreamTimeoutError) return err;
+  if (signal.aborted) {
+    return signal.reason instanceof DeadlineExceeded ? new UpstreamTimeoutError(provider, timeoutMs) : err;
+  }
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) return new UpstreamTimeoutError(provider, timeoutMs);
+  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  const what = code === 'ECONNREFUSED' ? 'refused the connection' : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'closed the connection' : 'could not be reached';
+  return new UpstreamError(provider, 502, `The upstream '${provider}' ${what}.`, true, undefined, undefined, 'upstream_unavailable');
+}
+
+export { undiciErrors };
