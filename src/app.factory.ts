@@ -18,6 +18,7 @@ export async function createApp(options: { logger?: false | Logger } = {}): Prom
   registerJsonBodyParser(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bodyParser: false,
+    abortOnError: false,
     logger: options.logger === false ? false : undefined,
   });
   app.enableShutdownHooks();

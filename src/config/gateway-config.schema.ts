@@ -8,15 +8,15 @@ class RemoteProviderConfig {
   @IsIn(['openai', 'anthropic']) type: string;
   @IsOptional() @IsString() apiKey?: string;
   /** Deadline for a whole non-streamed reply, and for the silence between streamed chunks. */
-  @IsOptional() @IsInt() @Min(1) timeoutMs = 120_000;
+  @IsOptional() @IsInt() @Min(1) timeoutMs: number = 120_000;
   /** Retries after the first try, for connect errors, 408, 429 and 5xx. */
-  @IsOptional() @IsInt() @Min(0) maxRetries = 2;
+  @IsOptional() @IsInt() @Min(0) maxRetries: number = 2;
   /** First backoff delay; doubled each retry, with jitter. */
-  @IsOptional() @IsInt() @Min(0) retryBackoffMs = 250;
+  @IsOptional() @IsInt() @Min(0) retryBackoffMs: number = 250;
   /** Consecutive failures after which a target is cooled down. */
-  @IsOptional() @IsInt() @Min(1) cooldownAfterFailures = 3;
+  @IsOptional() @IsInt() @Min(1) cooldownAfterFailures: number = 3;
   /** How long a cooled-down target is passed over. */
-  @IsOptional() @IsInt() @Min(0) cooldownMs = 30_000;
+  @IsOptional() @IsInt() @Min(0) cooldownMs: number = 30_000;
   @IsOptional() @IsObject() headers?: Record<string, string>;
 }
 
@@ -24,16 +24,16 @@ export class OpenAiProviderConfig extends RemoteProviderConfig {
   @IsIn(['openai']) declare type: 'openai';
   @IsUrl(URL_OPTIONS) baseURL: string;
   /** Largest reply body accepted from the upstream, in bytes. */
-  @IsOptional() @IsInt() @Min(1024) maxResponseBytes = 64 * 1024 * 1024;
+  @IsOptional() @IsInt() @Min(1024) maxResponseBytes: number = 64 * 1024 * 1024;
 }
 
 export class AnthropicProviderConfig extends RemoteProviderConfig {
   @IsIn(['anthropic']) declare type: 'anthropic';
-  @IsOptional() @IsUrl(URL_OPTIONS) baseURL = 'https://api.anthropic.com';
+  @IsOptional() @IsUrl(URL_OPTIONS) baseURL: string = 'https://api.anthropic.com';
   /** The `anthropic-version` header. */
-  @IsOptional() @IsString() version = '2023-06-01';
+  @IsOptional() @IsString() version: string = '2023-06-01';
   /** `max_tokens` when the client sets none (Anthropic requires one). */
-  @IsOptional() @IsInt() @Min(1) defaultMaxTokens = 4096;
+  @IsOptional() @IsInt() @Min(1) defaultMaxTokens: number = 4096;
 }
 
 export class EchoProviderConfig {
@@ -46,8 +46,8 @@ export class LlamaCppProviderConfig {
   @IsOptional() @IsInt() @Min(64) contextSize?: number;
   @IsOptional() @IsInt() @Min(1) threads?: number;
   @IsOptional() @IsIn(['auto', false]) gpu: 'auto' | false = false;
-  @IsOptional() @IsInt() @Min(1) parallel = 1;
-  @IsOptional() @IsInt() @Min(0) maxQueue = 16;
+  @IsOptional() @IsInt() @Min(1) parallel: number = 1;
+  @IsOptional() @IsInt() @Min(0) maxQueue: number = 16;
 }
 
 export type ProviderConfig = OpenAiProviderConfig | AnthropicProviderConfig | EchoProviderConfig | LlamaCppProviderConfig;
@@ -62,7 +62,7 @@ export const PROVIDER_CLASSES = {
 export class TargetConfig {
   @IsString() @IsNotEmpty() provider: string;
   @IsOptional() @IsString() @IsNotEmpty() model?: string;
-  @IsOptional() @IsNumber() @Min(0) weight = 1;
+  @IsOptional() @IsNumber() @Min(0) weight: number = 1;
 }
 
 export class ModelConfig {

@@ -37,7 +37,9 @@ export class ConfigError extends Error {}
 function describe(errors: ValidationError[], path: string): string[] {
   return errors.flatMap((e) => {
     const here = /^\d+$/.test(e.property) ? `${path}[${e.property}]` : `${path}.${e.property}`;
-    const own = Object.values(e.constraints ?? {}).map((m) => `${here}: ${m.replace(/^\S+ /, '')}`);
+    const own = Object.entries(e.constraints ?? {}).map(([rule, m]) =>
+      rule === 'whitelistValidation' ? `${here}: unknown field` : `${here}: ${m.startsWith(`${e.property} `) ? m.slice(e.property.length + 1) : m}`,
+    );
     return [...own, ...describe(e.children ?? [], here)];
   });
 }

@@ -1,0 +1,87 @@
+import { UpstreamError } from '../common/errors/api-error.js';
+import { backoff, CompletionRouter } from './completion-router.js';
+import type { BackendRequest, ChatCompletion, ModelBackend } from './model-backend.js';
+import { ModelRegistry, type ProviderEntry } from './model-registry.js';
+import type { RouterEvents } from './router-events.js';
+
+/** A backend that answers from a script of outcomes and counts its calls. */
+class ScriptedBackend implements ModelBackend {
+  readonly kind = 'scripted';
+  calls: BackendRequest[] = [];
+  constructor(private readonly outcome: (n: number) => 'ok' | Error) {}
+  async complete(request: BackendRequest): Promise<ChatCompletion> {
+    this.calls.push(request);
+    const o = this.outcome(this.calls.length);
+    if (o instanceof Error) throw o;
+    return { id: 'x', object: 'chat.completion', created: 0, model: request.requestedModel, choices: [] };
+  }
+  async *stream() {}
+}
+
+const policy = { maxRetries: 2, retryBackoffMs: 1, cooldownAfterFailures: 2, cooldownMs: 60_000 };
+const down = () => new UpstreamError('p', 503, 'down', true);
+const entry = (name: string, backend: ModelBackend): ProviderEntry => ({ name, backend, policy });
+const signal = new AbortController().signal;
+const body = { model: 'm', messages: [] };
+
+function setup(backends: Record<string, ModelBackend>, routes: ConstructorParameters<typeof ModelRegistry>[1]) {
+  const events: string[] = [];
+  const recorder: RouterEvents = { retry: (p, r) => events.push(`retry ${p} ${r}`), fallback: (f, t) => events.push(`fallback ${f}->${t}`), upstreamError: (p, k) => events.push(`error ${p} ${k}`) };
+  const registry = new ModelRegistry(new Map(Object.entries(backends).map(([n, b]) => [n, entry(n, b)])), routes);
+  return { registry, router: new CompletionRouter(registry, recorder), events };
+}
+
+describe('CompletionRouter', () => {
+  it('spreads load by weight', async () => {
+    const a = new ScriptedBackend(() => 'ok');
+    const b = new ScriptedBackend(() => 'ok');
+    const { registry, router } = setup({ a, b }, [{ name: 'm', targets: [{ provider: 'a', weight: 3 }, { provider: 'b', weight: 1 }] }]);
+    for (let i = 0; i < 400; i++) await router.complete(registry.resolve('m'), body, undefined, signal);
+    expect(a.calls.length / 400).toBeGreaterThan(0.65);
+    expect(a.calls.length / 400).toBeLessThan(0.85);
+  });
+
+  it('retries on another target, then cools a failing target down and passes it over', async () => {
+    const bad = new ScriptedBackend(down);
+    const good = new ScriptedBackend(() => 'ok');
+    const { registry, router, events } = setup({ bad, good }, [{ name: 'm', targets: [{ provider: 'bad', weight: 1000 }, { provider: 'good', weight: 1 }] }]);
+    for (let i = 0; i < 20; i++) await router.complete(registry.resolve('m'), body, undefined, signal);
+    expect(good.calls).toHaveLength(20);
+    expect(bad.calls.length).toBe(2);
+    expect(events).toContain('retry bad 5xx');
+  });
+
+  it('reports fallbacks and never retries a client error', async () => {
+    const bad = new ScriptedBackend(() => new UpstreamError('p', 400, 'bad request', false, { error: { message: 'bad request' } }));
+    const spare = new ScriptedBackend(() => 'ok');
+    const { registry, router, events } = setup({ bad, spare }, [
+      { name: 'm', targets: [{ provider: 'bad', weight: 1 }], fallbacks: ['s'] },
+      { name: 's', targets: [{ provider: 'spare', weight: 1 }] },
+    ]);
+    await expect(router.complete(registry.resolve('m'), body, undefined, signal)).rejects.toMatchObject({ status: 400 });
+    expect(bad.calls).toHaveLength(1);
+    expect(spare.calls).toHaveLength(0);
+    expect(events).toEqual(['error bad 4xx']);
+  });
+
+  it('stops at once when the client aborts during a backoff', async () => {
+    const bad = new ScriptedBackend(() => new UpstreamError('p', 503, 'down', true, undefined, 5000));
+    const { registry, router } = setup({ bad }, [{ name: 'm', targets: [{ provider: 'bad', weight: 1 }] }]);
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(new Error('client left')), 50);
+    await expect(router.complete(registry.resolve('m'), body, undefined, controller.signal)).rejects.toThrow('client left');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('backs off exponentially with jitter, and honours a longer Retry-After up to the cap', () => {
+    for (let i = 0; i < 50; i++) {
+      expect(backoff(0, 100)).toBeGreaterThanOrEqual(50);
+      expect(backoff(0, 100)).toBeLessThanOrEqual(100);
+      expect(backoff(3, 100)).toBeGreaterThanOrEqual(400);
+      expect(backoff(3, 100)).toBeLessThanOrEqual(800);
+    }
+    expect(backoff(0, 100, 3000)).toBe(3000);
+    expect(backoff(0, 100, 999_999)).toBe(10_000);
+  });
+});

@@ -1,0 +1,251 @@
+import OpenAI from 'openai';
+import { KEY, authHeaders, post, sseData, startApp, type RunningApp } from './support/app.js';
+import { writeConfig } from './support/config-file.js';
+import { chunk, completion, MockUpstream, reply, sleep, streamFrames } from './support/mock-upstream.js';
+import { openAiSchemaErrors } from './support/openai-schemas.js';
+
+describe('the openai backend through the service', () => {
+  const vllm = new MockUpstream();
+  const backup = new MockUpstream();
+  let running: RunningApp;
+  let url: string;
+  const hello = { messages: [{ role: 'user', content: 'hi' }] };
+
+  beforeAll(async () => {
+    await Promise.all([vllm.start(), backup.start()]);
+    const config = writeConfig(`
+providers:
+  vllm:
+    type: openai
+    baseURL: ${vllm.baseURL}
+    apiKey: \${TEST_VLLM_KEY}
+    timeoutMs: \${TEST_TIMEOUT:-400}
+    maxRetries: 2
+    retryBackoffMs: 10
+  backup:
+    type: openai
+    baseURL: ${backup.baseURL}
+    maxRetries: 0
+  down:
+    type: openai
+    baseURL: http://127.0.0.1:1/v1
+    maxRetries: 1
+    retryBackoffMs: 5
+  echo:
+    type: echo
+models:
+  - name: qwen3-8b
+    provider: vllm
+    model: Qwen/Qwen3-8B
+  - name: "vllm/*"
+    provider: vllm
+  - name: "wandb-artifact:///*"
+    provider: vllm
+  - name: smart
+    provider: vllm
+    model: primary
+    fallbacks: [backup-model, echo]
+  - name: backup-model
+    provider: backup
+  - name: unreachable
+    provider: down
+  - name: echo
+    provider: echo
+`);
+    running = await startApp({ API_KEYS: KEY, CONFIG_FILE: config, TEST_VLLM_KEY: 'sk-upstream-secret' });
+    url = `${running.url}/v1/chat/completions`;
+  });
+  afterAll(async () => {
+    await running.close();
+    await Promise.all([vllm.stop(), backup.stop()]);
+  });
+  beforeEach(() => {
+    vllm.reset((req, res) => reply(res, 200, completion(req.json.model, 'from vllm')));
+    backup.reset((req, res) => reply(res, 200, completion(req.json.model, 'from backup')));
+  });
+
+  it('forwards the body untouched except model, with the provider key and never the client key', async () => {
+    const body = { model: 'qwen3-8b', ...hello, temperature: 0.2, vendor_extension: { keep: [1, 'two', null] }, access_token: 'field' };
+    const r = await post(url, body);
+    expect(r.status).toBe(200);
+    expect(r.json.model).toBe('qwen3-8b');
+    expect(r.json.choices[0].message.content).toBe('from vllm');
+    const seen = vllm.requests[0];
+    expect(seen.url).toBe('/v1/chat/completions');
+    expect(seen.json).toEqual({ ...body, model: 'Qwen/Qwen3-8B' });
+    expect(seen.headers.authorization).toBe('Bearer sk-upstream-secret');
+    expect(JSON.stringify(seen.headers)).not.toContain(KEY);
+  });
+
+  it('passes a wildcard rest on as the model, and the body byte for byte when the name is unchanged', async () => {
+    await post(url, { model: 'vllm/meta/llama-3', ...hello });
+    expect(vllm.requests[0].json.model).toBe('meta/llama-3');
+    await post(url, { model: 'wandb-artifact:///acme/proj/agent:step25', ...hello });
+    expect(vllm.requests[1].json.model).toBe('acme/proj/agent:step25');
+  });
+
+  it('lists the configured names', async () => {
+    const res = await fetch(`${running.url}/v1/models`, { headers: authHeaders() });
+    const ids = (await res.json()).data.map((m: { id: string }) => m.id);
+    expect(ids).toEqual(['qwen3-8b', 'vllm/*', 'wandb-artifact:///*', 'smart', 'backup-model', 'unreachable', 'echo']);
+  });
+
+  it('streams chunk by chunk as they arrive, with the requested model name', async () => {
+    vllm.reset(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify(chunk(req.json.model, { role: 'assistant', content: '' }))}\n\n`);
+      res.write(`data: ${JSON.stringify(chunk(req.json.model, { content: 'one' }))}\n\n`);
+      await sleep(300);
+      res.write(`data: ${JSON.stringify(chunk(req.json.model, {}, 'stop'))}\n\n`);
+      res.end('data: [DONE]\n\n');
+    });
+    const started = Date.now();
+    const res = await fetch(url, { method: 'POST', headers: authHeaders(), body: JSON.stringify({ model: 'qwen3-8b', ...hello, stream: true }) });
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(Date.now() - started).toBeLessThan(250);
+    expect(first).toContain('"model":"qwen3-8b"');
+    let rest = '';
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    const frames = sseData(first + rest);
+    expect(frames.at(-1)).toBe('[DONE]');
+    for (const f of frames.slice(0, -1)) expect(openAiSchemaErrors('CreateChatCompletionStreamResponse', JSON.parse(f))).toEqual([]);
+  });
+
+  it('passes an upstream 4xx through with its status and body, without retrying', async () => {
+    const upstreamError = { error: { message: "'temperature' must be <= 2", type: 'invalid_request_error', param: 'temperature', code: null } };
+    vllm.reset((_req, res) => reply(res, 400, upstreamError));
+    const r = await post(url, { model: 'qwen3-8b', ...hello, temperature: 9 });
+    expect(r.status).toBe(400);
+    expect(r.json).toEqual({ detail: "'temperature' must be <= 2", ...upstreamError });
+    expect(vllm.requests).toHaveLength(1);
+  });
+
+  it('retries 503 honouring Retry-After in seconds, then succeeds', async () => {
+    vllm.reset((req, res) => (vllm.requests.length === 1 ? reply(res, 503, { error: { message: 'busy' } }, { 'retry-after': '1' }) : reply(res, 200, completion(req.json.model, 'ok'))));
+    const started = Date.now();
+    const r = await post(url, { model: 'qwen3-8b', ...hello });
+    expect(r.status).toBe(200);
+    expect(vllm.requests).toHaveLength(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('retries 429 honouring Retry-After as an HTTP date', async () => {
+    vllm.reset((req, res) =>
+      vllm.requests.length === 1 ? reply(res, 429, { error: { message: 'slow down' } }, { 'retry-after': new Date(Date.now() + 1500).toUTCString() }) : reply(res, 200, completion(req.json.model, 'ok')),
+    );
+    const started = Date.now();
+    expect((await post(url, { model: 'qwen3-8b', ...hello })).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  });
+
+  it('gives up after maxRetries with a 502 and an OpenAI error body', async () => {
+    vllm.reset((_req, res) => reply(res, 500, { error: { message: 'boom' } }));
+    const r = await post(url, { model: 'qwen3-8b', ...hello });
+    expect(r.status).toBe(502);
+    expect(vllm.requests).toHaveLength(3);
+    expect(r.json).toMatchObject({ detail: expect.any(String), error: { type: 'server_error', message: expect.stringContaining('boom') } });
+  });
+
+  it('answers connection refused with 502 after its retries', async () => {
+    const r = await post(url, { model: 'unreachable', ...hello });
+    expect(r.status).toBe(502);
+    expect(r.json.error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining('refused') });
+  });
+
+  it('falls back in order when a model fails after its retries', async () => {
+    vllm.reset((_req, res) => reply(res, 502, 'bad gateway'));
+    backup.reset((_req, res) => reply(res, 503, { error: { message: 'also down' } }));
+    const r = await post(url, { model: 'smart', ...hello });
+    expect(r.status).toBe(200);
+    expect(r.json.model).toBe('smart');
+    expect(r.json.choices[0].message.content).toBe('hi');
+    expect(vllm.requests).toHaveLength(3);
+    expect(backup.requests).toHaveLength(1);
+    backup.reset((req, res) => reply(res, 200, completion(req.json.model, 'from backup')));
+    const r2 = await post(url, { model: 'smart', ...hello });
+    expect(r2.json).toMatchObject({ model: 'smart', choices: [{ message: { content: 'from backup' } }] });
+    expect(backup.requests[0].json.model).toBe('backup-model');
+  });
+
+  it('answers 504 when the upstream does not answer within timeoutMs', async () => {
+    vllm.reset(() => undefined);
+    const started = Date.now();
+    const r = await post(url, { model: 'qwen3-8b', ...hello });
+    expect(r.status).toBe(504);
+    expect(r.json.error).toMatchObject({ code: 'upstream_timeout', type: 'server_error' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(vllm.requests).toHaveLength(1);
+  });
+
+  it('ends a stream with an error event and no [DONE] when the upstream goes silent mid-stream', async () => {
+    vllm.reset(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify(chunk(req.json.model, { role: 'assistant', content: 'partial' }))}\n\n`);
+    });
+    const r = await post(url, { model: 'qwen3-8b', ...hello, stream: true });
+    const frames = sseData(r.text);
+    expect(frames).not.toContain('[DONE]');
+    expect(JSON.parse(frames.at(-1)!)).toMatchObject({ error: { code: 'upstream_timeout' } });
+  });
+
+  it('ends a stream with an error event when the upstream connection drops mid-stream', async () => {
+    vllm.reset(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify(chunk(req.json.model, { role: 'assistant', content: 'a' }))}\n\n`);
+      await sleep(50);
+      res.destroy();
+    });
+    const r = await post(url, { model: 'qwen3-8b', ...hello, stream: true });
+    const frames = sseData(r.text);
+    expect(frames[0]).toContain('"content":"a"');
+    expect(frames).not.toContain('[DONE]');
+    expect(JSON.parse(frames.at(-1)!).error).toMatchObject({ message: expect.any(String), type: expect.any(String) });
+  });
+
+  it('relays an error event the upstream sends mid-stream', async () => {
+    vllm.reset((req, res) => streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), { error: { message: 'GPU fell over', type: 'server_error' } }], { done: false }));
+    const frames = sseData((await post(url, { model: 'qwen3-8b', ...hello, stream: true })).text);
+    expect(JSON.parse(frames.at(-1)!).error.message).toContain('GPU fell over');
+  });
+
+  it.each([false, true])('aborts the upstream request within 100 ms when the client leaves (stream: %s)', async (stream) => {
+    vllm.reset(async (req, res) => {
+      if (stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify(chunk(req.json.model, { role: 'assistant', content: '' }))}\n\n`);
+      }
+    });
+    const controller = new AbortController();
+    const pending = fetch(url, { method: 'POST', headers: authHeaders(), body: JSON.stringify({ model: 'qwen3-8b', ...hello, stream }), signal: controller.signal }).then(async (res) => {
+      const reader = res.body!.getReader();
+      await reader.read();
+      return reader.read();
+    });
+    pending.catch(() => undefined);
+    while (vllm.requests.length === 0) await sleep(5);
+    await sleep(50);
+    const abortedAt = Date.now();
+    controller.abort();
+    await vllm.requests[0].closed;
+    expect(vllm.requests[0].closedAt! - abortedAt).toBeLessThan(100);
+    expect(vllm.requests[0].finished).toBe(false);
+  });
+
+  it('works with the official openai SDK, streaming included', async () => {
+    vllm.reset((req, res) =>
+      req.json.stream
+        ? streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), chunk(req.json.model, { content: 'streamed' }), chunk(req.json.model, {}, 'stop')])
+        : reply(res, 200, completion(req.json.model, 'plain')),
+    );
+    const client = new OpenAI({ apiKey: KEY, baseURL: `${running.url}/v1`, maxRetries: 0 });
+    const r = await client.chat.completions.create({ model: 'qwen3-8b', messages: [{ role: 'user', content: 'x' }] });
+    expect(r.choices[0].message.content).toBe('plain');
+    let text = '';
+    for await (const c of await client.chat.completions.create({ model: 'qwen3-8b', messages: [{ role: 'user', content: 'x' }], stream: true })) {
+      expect(c.model).toBe('qwen3-8b');
+      text += c.choices[0]?.delta.content ?? '';
+    }
+    expect(text).toBe('streamed');
+  });
+});
