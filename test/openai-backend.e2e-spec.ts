@@ -22,6 +22,8 @@ providers:
     timeoutMs: \${TEST_TIMEOUT:-400}
     maxRetries: 2
     retryBackoffMs: 10
+    cooldownAfterFailures: 3
+    cooldownMs: 300
   backup:
     type: openai
     baseURL: ${backup.baseURL}
@@ -51,6 +53,14 @@ models:
     provider: down
   - name: echo
     provider: echo
+  - name: spread
+    targets:
+      - provider: vllm
+        model: big
+        weight: 3
+      - provider: backup
+        model: small
+        weight: 1
 `);
     running = await startApp({ API_KEYS: KEY, CONFIG_FILE: config, TEST_VLLM_KEY: 'sk-upstream-secret' });
     url = `${running.url}/v1/chat/completions`;
@@ -87,7 +97,7 @@ models:
   it('lists the configured names', async () => {
     const res = await fetch(`${running.url}/v1/models`, { headers: authHeaders() });
     const ids = (await res.json()).data.map((m: { id: string }) => m.id);
-    expect(ids).toEqual(['qwen3-8b', 'vllm/*', 'wandb-artifact:///*', 'smart', 'backup-model', 'unreachable', 'echo']);
+    expect(ids).toEqual(['qwen3-8b', 'vllm/*', 'wandb-artifact:///*', 'smart', 'backup-model', 'unreachable', 'echo', 'spread']);
   });
 
   it('streams chunk by chunk as they arrive, with the requested model name', async () => {
@@ -166,6 +176,23 @@ models:
     const r2 = await post(url, { model: 'smart', ...hello });
     expect(r2.json).toMatchObject({ model: 'smart', choices: [{ message: { content: 'from backup' } }] });
     expect(backup.requests[0].json.model).toBe('backup-model');
+  });
+
+  it('spreads a model over weighted targets', async () => {
+    await sleep(350); // earlier tests left vllm cooling down
+    for (let i = 0; i < 200; i++) expect((await post(url, { model: 'spread', ...hello })).status).toBe(200);
+    expect(vllm.requests.every((r) => r.json.model === 'big')).toBe(true);
+    expect(backup.requests.every((r) => r.json.model === 'small')).toBe(true);
+    expect(vllm.requests.length / 200).toBeGreaterThan(0.62);
+    expect(vllm.requests.length / 200).toBeLessThan(0.88);
+  });
+
+  it('cools a failing target down: its share moves to the other target for a while', async () => {
+    await sleep(350);
+    vllm.reset((_req, res) => reply(res, 500, { error: { message: 'sick' } }));
+    for (let i = 0; i < 30; i++) expect((await post(url, { model: 'spread', ...hello })).status).toBe(200);
+    expect(vllm.requests.length).toBeLessThanOrEqual(3);
+    expect(backup.requests.length).toBe(30);
   });
 
   it('answers 504 when the upstream does not answer within timeoutMs', async () => {
