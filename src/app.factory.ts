@@ -21,7 +21,8 @@ export async function createApp(options: { logger?: false | Logger } = {}): Prom
     abortOnError: false,
     logger: options.logger === false ? false : undefined,
   });
-  app.enableShutdownHooks();
+  // Not SIGHUP: that one re-reads API_KEYS_FILE.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   setupSwagger(app, buildOpenApiDocument(app));
   return app;
 }

@@ -128,7 +128,7 @@ describe('POST /v1/chat/completions (echo)', () => {
 
     it('lists models in OpenAI\'s shape', async () => {
       const res = await fetch(`${running.url}/v1/models`, { headers: authHeaders() });
-      const body = await res.json();
+      const body = (await res.json()) as { data: { id: string }[] };
       expect(openAiSchemaErrors('ListModelsResponse', body)).toEqual([]);
       expect(body.data.map((m: { id: string }) => m.id)).toEqual(['echo']);
     });

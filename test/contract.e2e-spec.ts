@@ -30,7 +30,7 @@ describe('the generated OpenAPI spec', () => {
 
   beforeAll(async () => {
     running = await startApp({ API_KEYS: 'k' });
-    served = await (await fetch(`${running.url}/openapi.json`)).json();
+    served = (await (await fetch(`${running.url}/openapi.json`)).json()) as Record<string, any>;
   });
   afterAll(() => running.close());
 

@@ -96,7 +96,7 @@ models:
 
   it('lists the configured names', async () => {
     const res = await fetch(`${running.url}/v1/models`, { headers: authHeaders() });
-    const ids = (await res.json()).data.map((m: { id: string }) => m.id);
+    const ids = ((await res.json()) as { data: { id: string }[] }).data.map((m: { id: string }) => m.id);
     expect(ids).toEqual(['qwen3-8b', 'vllm/*', 'wandb-artifact:///*', 'smart', 'backup-model', 'unreachable', 'echo', 'spread']);
   });
 

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
 import type { Caller } from './caller.js';
 
 interface KeyEntry {
@@ -20,6 +21,7 @@ export function generateApiKey(): string {
  * The API keys the service accepts, held only as SHA-256 digests. A presented key is hashed and
  * looked up by digest, then confirmed with a constant-time comparison.
  */
+@Injectable()
 export class ApiKeyStore {
   private entries = new Map<string, KeyEntry>();
 

@@ -1,33 +1,28 @@
-import { Logger, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
-import { ApiKeyStore, generateApiKey, sha256 } from './api-key.store.js';
+import { ApiKeyStore } from './api-key.store.js';
 import { authConfig } from './auth.config.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
-import { BearerStrategy } from './bearer.strategy.js';
+import { BearerStrategy, JWT_VERIFIER } from './bearer.strategy.js';
+import { JwtVerifier } from './jwt.verifier.js';
+import { KeySourceService } from './key-source.service.js';
 
-/** Keys from API_KEYS; with none configured, one is generated and printed once, so the service never runs open. */
-function keyStoreFactory(config: ConfigType<typeof authConfig>): ApiKeyStore {
-  const store = new ApiKeyStore();
-  const keys = (config.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-  if (keys.length === 0) {
-    const key = generateApiKey();
-    keys.push(key);
-    process.stdout.write(`No API_KEYS configured: generated this key for this run (shown once):\n  ${key}\n`);
-  }
-  store.replace(keys.map((k, i) => ({ sha256: sha256(k), caller: { name: `key-${i + 1}` } })));
-  new Logger('Auth').log(`Accepting ${store.size} API key(s)`);
-  return store;
+function jwtVerifierFactory(config: ConfigType<typeof authConfig>): JwtVerifier | null {
+  if (!config.AUTH_JWT_JWKS_URL && !config.AUTH_JWT_PUBLIC_KEY) return null;
+  return new JwtVerifier({ jwksUrl: config.AUTH_JWT_JWKS_URL, publicKeyPem: config.AUTH_JWT_PUBLIC_KEY, issuer: config.AUTH_JWT_ISSUER!, audience: config.AUTH_JWT_AUDIENCE! });
 }
 
 @Module({
   imports: [PassportModule, ConfigModule.forFeature(authConfig)],
   providers: [
-    { provide: ApiKeyStore, useFactory: keyStoreFactory, inject: [authConfig.KEY] },
+    ApiKeyStore,
+    KeySourceService,
+    { provide: JWT_VERIFIER, useFactory: jwtVerifierFactory, inject: [authConfig.KEY] },
     BearerStrategy,
     { provide: APP_GUARD, useClass: BearerAuthGuard },
   ],
-  exports: [ApiKeyStore],
+  exports: [ApiKeyStore, KeySourceService],
 })
 export class AuthModule {}

@@ -4,15 +4,22 @@ import { Strategy } from 'passport-http-bearer';
 import { AuthenticationError } from '../common/errors/api-error.js';
 import { ApiKeyStore } from './api-key.store.js';
 import type { Caller } from './caller.js';
+import { JwtVerifier, looksLikeJwt } from './jwt.verifier.js';
 
-/** passport-http-bearer: `Authorization: Bearer <key>` mapped to a Caller. */
+export const JWT_VERIFIER = Symbol('JwtVerifier');
+
+/** passport-http-bearer: `Authorization: Bearer <key or JWT>` mapped to a Caller. */
 @Injectable()
 export class BearerStrategy extends PassportStrategy(Strategy, 'bearer') {
-  constructor(@Inject(ApiKeyStore) private readonly keys: ApiKeyStore) {
+  constructor(
+    @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
+    @Inject(JWT_VERIFIER) private readonly jwt: JwtVerifier | null,
+  ) {
     super();
   }
 
-  validate(token: string): Caller {
+  async validate(token: string): Promise<Caller> {
+    if (this.jwt && looksLikeJwt(token)) return this.jwt.verify(token);
     const caller = this.keys.lookup(token);
     if (caller === 'disabled') throw new AuthenticationError('This API key is disabled.');
     if (!caller) throw new AuthenticationError();

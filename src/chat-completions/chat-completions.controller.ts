@@ -28,7 +28,8 @@ export class ChatCompletionsController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const completion = this.service.prepare(body as unknown as ChatRequestBody, req.rawBody);
+    const completion = await this.service.start(body as unknown as ChatRequestBody, req.rawBody, req.caller);
+    reply.headers(completion.headers);
     const signal = abortOnClientGone(reply.raw);
     if (body.stream === true) {
       await streamCompletion(reply, completion.stream(signal), signal);

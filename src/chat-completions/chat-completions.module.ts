@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ProvidersModule } from '../providers/providers.module.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { ChatCompletionsController } from './chat-completions.controller.js';
 import { ChatCompletionsService } from './chat-completions.service.js';
 
 @Module({
-  imports: [ProvidersModule],
+  imports: [ProvidersModule, RateLimitModule],
   controllers: [ChatCompletionsController],
   providers: [ChatCompletionsService],
 })

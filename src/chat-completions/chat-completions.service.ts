@@ -1,11 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Caller } from '../auth/caller.js';
+import { isModelAllowed } from '../auth/model-access.js';
+import { PermissionError } from '../common/errors/api-error.js';
 import { CompletionRouter } from '../providers/completion-router.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequestBody } from '../providers/model-backend.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequestBody, CompletionUsage } from '../providers/model-backend.js';
 import { ModelRegistry, type ResolvedModel } from '../providers/model-registry.js';
+import { estimatePromptTokens } from '../rate-limit/rate-limit-headers.js';
+import { RateLimitService, type Admission } from '../rate-limit/rate-limit.service.js';
 
-/** One resolved request: where it goes, and how to run it. */
-export interface PreparedCompletion {
+/** An admitted request: where it goes, the headers its reply carries, and how to run it. */
+export interface StartedCompletion {
   model: ResolvedModel;
+  headers: Record<string, string>;
   complete(signal: AbortSignal): Promise<ChatCompletion>;
   stream(signal: AbortSignal): AsyncIterable<ChatCompletionChunk>;
 }
@@ -15,15 +21,43 @@ export class ChatCompletionsService {
   constructor(
     @Inject(ModelRegistry) private readonly registry: ModelRegistry,
     @Inject(CompletionRouter) private readonly router: CompletionRouter,
+    @Inject(RateLimitService) private readonly limits: RateLimitService,
   ) {}
 
-  /** Resolves the model (404 when unknown) before any byte of the reply is written. */
-  prepare(body: ChatRequestBody, rawBody: string | undefined): PreparedCompletion {
+  /**
+   * Everything that can refuse a request, before any backend is called or any byte written:
+   * model access (403), the model's existence (404), the caller's rate limits (429).
+   */
+  async start(body: ChatRequestBody, rawBody: string | undefined, caller: Caller | undefined): Promise<StartedCompletion> {
+    if (!isModelAllowed(caller, body.model)) throw new PermissionError(`This key may not use the model '${body.model}'.`);
     const model = this.registry.resolve(body.model);
+    const estimate = estimatePromptTokens(body.messages);
+    const admission = await this.limits.admit(caller, estimate);
     return {
       model,
-      complete: (signal) => this.router.complete(model, body, rawBody, signal),
-      stream: (signal) => this.router.stream(model, body, rawBody, signal),
+      headers: admission.headers,
+      complete: async (signal) => {
+        const reply = await this.router.complete(model, body, rawBody, signal);
+        void admission.settle(reply.usage?.total_tokens ?? estimate);
+        return reply;
+      },
+      stream: (signal) => this.settledStream(this.router.stream(model, body, rawBody, signal), admission, estimate),
     };
+  }
+
+  /** Passes chunks on and, when the stream ends, settles the real token count (the usage chunk, or an estimate). */
+  private async *settledStream(chunks: AsyncIterable<ChatCompletionChunk>, admission: Admission, estimate: number): AsyncGenerator<ChatCompletionChunk> {
+    let usage: CompletionUsage | null | undefined;
+    let chars = 0;
+    try {
+      for await (const chunk of chunks) {
+        if (chunk.usage) usage = chunk.usage;
+        const content = chunk.choices[0]?.delta?.content;
+        if (typeof content === 'string') chars += content.length;
+        yield chunk;
+      }
+    } finally {
+      void admission.settle(usage?.total_tokens ?? estimate + Math.ceil(chars / 4));
+    }
   }
 }

@@ -1,5 +1,7 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { isModelAllowed } from '../auth/model-access.js';
 import { ModelRegistry } from '../providers/model-registry.js';
 import { ModelListDto } from './dto/model-list.dto.js';
 
@@ -12,12 +14,12 @@ export class ModelsController {
   constructor(@Inject(ModelRegistry) private readonly registry: ModelRegistry) {}
 
   @Get()
-  @ApiOperation({ operationId: 'list_models_v1_models_get', summary: 'List models', description: 'The model names this service serves, in OpenAI\'s list shape.' })
+  @ApiOperation({ operationId: 'list_models_v1_models_get', summary: 'List models', description: 'The model names this service serves (those the key may use), in OpenAI\'s list shape.' })
   @ApiOkResponse({ type: ModelListDto, description: 'The configured model names.' })
-  list(): ModelListDto {
+  list(@Req() req: FastifyRequest): ModelListDto {
     return {
       object: 'list',
-      data: this.registry.names().map((id) => ({ id, object: 'model', created: this.created, owned_by: this.registry.ownerOf(id) })),
+      data: this.registry.names().filter((id) => isModelAllowed(req.caller, id)).map((id) => ({ id, object: 'model', created: this.created, owned_by: this.registry.ownerOf(id) })),
     };
   }
 }

@@ -1,4 +1,5 @@
 import type { ProviderConfig } from '../config/gateway-config.schema.js';
+import { AnthropicBackend } from './anthropic/anthropic.backend.js';
 import { EchoBackend } from './echo/echo.backend.js';
 import type { ModelBackend } from './model-backend.js';
 import { NO_RETRIES, type RetryPolicy } from './model-registry.js';
@@ -11,8 +12,14 @@ export async function createBackend(name: string, config: ProviderConfig): Promi
       return new EchoBackend();
     case 'openai':
       return new OpenAiCompatibleBackend({ name, baseURL: config.baseURL, apiKey: config.apiKey, timeoutMs: config.timeoutMs, headers: config.headers, maxResponseBytes: config.maxResponseBytes });
-    default:
-      throw new Error(`providers.${name}.type: '${config.type}' is not available in this build`);
+    case 'anthropic':
+      return new AnthropicBackend({ name, baseURL: config.baseURL, apiKey: config.apiKey, version: config.version, defaultMaxTokens: config.defaultMaxTokens, timeoutMs: config.timeoutMs, headers: config.headers });
+    case 'llama-cpp': {
+      // Loaded lazily: node-llama-cpp is only imported when a local model is configured.
+      const { LlamaCppBackend } = await import('./llama-cpp/llama-cpp.backend.js');
+      const { modelPath, contextSize, threads, gpu, parallel, maxQueue } = config;
+      return LlamaCppBackend.load({ modelPath, contextSize, threads, gpu, parallel, maxQueue });
+    }
   }
 }
 

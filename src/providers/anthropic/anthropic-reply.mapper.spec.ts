@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { openAiSchemaErrors } from '../../../test/support/openai-schemas.js';
+import { UpstreamError } from '../../common/errors/api-error.js';
+import { anthropicHttpError, anthropicStreamError, isAnthropicMessage, toChatCompletion, toUsage, type AnthropicMessage } from './anthropic-reply.mapper.js';
+
+const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+
+describe('toChatCompletion', () => {
+  it('turns a text message into a chat.completion for the requested model', () => {
+    const reply = toChatCompletion(fixture<AnthropicMessage>('message-text.json'), 'my-model');
+    expect(reply).toMatchObject({
+      id: 'msg_013Zva2CMHLNnXjNJJKqJ2EF',
+      object: 'chat.completion',
+      model: 'my-model',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi! My name is Claude.', refusal: null }, finish_reason: 'stop', logprobs: null }],
+    });
+    expect(reply.choices[0].message).not.toHaveProperty('tool_calls');
+    expect(openAiSchemaErrors('CreateChatCompletionResponse', reply)).toEqual([]);
+  });
+
+  it('counts cache writes and reads as prompt tokens, reads also as cached tokens', () => {
+    expect(toChatCompletion(fixture<AnthropicMessage>('message-text.json'), 'm').usage).toEqual({
+      prompt_tokens: 2095 + 100 + 1800,
+      completion_tokens: 503,
+      total_tokens: 2095 + 100 + 1800 + 503,
+      prompt_tokens_details: { cached_tokens: 1800 },
+    });
+    expect(toUsage({ input_tokens: 10, output_tokens: 3 })).toEqual({ prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 });
+  });
+
+  it('turns tool_use blocks into tool calls with JSON arguments', () => {
+    const reply = toChatCompletion(fixture<AnthropicMessage>('message-tool-use.json'), 'm');
+    const message = reply.choices[0].message;
+    expect(message.content).toBe("I'll check the current weather in San Francisco for you.");
+    expect(message.tool_calls).toEqual([{ id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: expect.any(String) } }]);
+    expect(JSON.parse((message.tool_calls![0] as { function: { arguments: string } }).function.arguments)).toEqual({ location: 'San Francisco, CA', unit: 'celsius' });
+    expect(reply.choices[0].finish_reason).toBe('tool_calls');
+    expect(openAiSchemaErrors('CreateChatCompletionResponse', reply)).toEqual([]);
+  });
+
+  it('answers null content when the message holds no text', () => {
+    const message = { ...fixture<AnthropicMessage>('message-tool-use.json') };
+    message.content = message.content.filter((b) => b?.type !== 'text');
+    expect(toChatCompletion(message, 'm').choices[0].message.content).toBeNull();
+  });
+
+  it('recognises a message and nothing else', () => {
+    expect(isAnthropicMessage(fixture('message-text.json'))).toBe(true);
+    expect(isAnthropicMessage(fixture('error-invalid-request.json'))).toBe(false);
+    expect(isAnthropicMessage({ type: 'message' })).toBe(false);
+  });
+});
+
+describe('anthropicHttpError', () => {
+  it('passes a 400 through with its message in an OpenAI-shaped body, not retryable', () => {
+    const err = anthropicHttpError('claude', 400, {}, readFileSync(new URL('./fixtures/error-invalid-request.json', import.meta.url), 'utf8'));
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err.status).toBe(400);
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain('roles must alternate');
+    expect(err.body).toEqual({ error: { message: err.message, type: 'invalid_request_error', param: null, code: null } });
+  });
+
+  it.each([408, 429, 500, 529])('makes %i retryable', (status) => {
+    const err = anthropicHttpError('claude', status, { 'retry-after': '2' }, '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}');
+    expect(err.retryable).toBe(true);
+    expect(err.retryAfterMs).toBe(2000);
+    expect(err.message).toBe('Overloaded');
+  });
+
+  it('describes a body that is not JSON by its status', () => {
+    const err = anthropicHttpError('claude', 502, {}, '<html>bad gateway</html>');
+    expect(err.retryable).toBe(true);
+    expect(err.body).toEqual({ error: { message: "The upstream 'claude' answered 502.", type: 'server_error', param: null, code: null } });
+  });
+});
+
+describe('anthropicStreamError', () => {
+  it.each(['overloaded_error', 'api_error'])('makes %s a retryable 502', (type) => {
+    const err = anthropicStreamError('claude', { type: 'error', error: { type, message: 'Overloaded' } });
+    expect([err.status, err.retryable, err.message]).toEqual([502, true, 'Overloaded']);
+  });
+
+  it('keeps the meaning of a client error', () => {
+    const err = anthropicStreamError('claude', { type: 'error', error: { type: 'invalid_request_error', message: 'bad' } });
+    expect([err.status, err.retryable]).toEqual([400, false]);
+  });
+});

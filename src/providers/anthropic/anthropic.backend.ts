@@ -1,0 +1,125 @@
+import { Logger } from '@nestjs/common';
+import type { Dispatcher } from 'undici';
+import { UpstreamError } from '../../common/errors/api-error.js';
+import { Deadline } from '../http/deadline.js';
+import { readText } from '../http/read-body.js';
+import { readSseData } from '../http/sse-reader.js';
+import { fromTransportError } from '../http/upstream-errors.js';
+import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
+import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
+import { anthropicHttpError, isAnthropicMessage, toChatCompletion } from './anthropic-reply.mapper.js';
+import { AnthropicStreamMapper, type AnthropicStreamEvent } from './anthropic-stream.mapper.js';
+import { toAnthropicRequest } from './anthropic.mapper.js';
+
+export interface AnthropicOptions {
+  /** The provider's name in the config (for messages and metrics). */
+  name: string;
+  /** Origin (and optional path prefix) of the API; requests go to `{baseURL}/v1/messages`. */
+  baseURL: string;
+  apiKey?: string;
+  /** The `anthropic-version` header. */
+  version: string;
+  /** `max_tokens` when the client sets none (Anthropic requires one). */
+  defaultMaxTokens: number;
+  /** Deadline for a whole non-streamed reply, and for the silence between streamed events. */
+  timeoutMs: number;
+  /** Extra headers sent upstream (e.g. `anthropic-beta`). */
+  headers?: Record<string, string>;
+}
+
+const ERROR_BODY_LIMIT = 1024 * 1024;
+const REPLY_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** Anthropic's Messages API behind the OpenAI chat port, over an undici keep-alive pool. */
+export class AnthropicBackend implements ModelBackend {
+  readonly kind = 'anthropic';
+  private readonly target: UpstreamTarget;
+  private readonly headers: Record<string, string>;
+  private readonly path: string;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: AnthropicOptions) {
+    this.target = createUpstreamPool(options.baseURL);
+    this.path = `${this.target.basePath}/v1/messages`;
+    this.headers = { ...options.headers, 'content-type': 'application/json', 'anthropic-version': options.version };
+    if (options.apiKey) this.headers['x-api-key'] = options.apiKey;
+    this.logger = new Logger(`AnthropicBackend(${options.name})`);
+  }
+
+  async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
+    const body = this.upstreamBody(request, false);
+    const deadline = new Deadline(signal, this.options.timeoutMs);
+    try {
+      const res = await this.send(body, deadline.signal);
+      const { text, truncated } = await readText(res.body, REPLY_BODY_LIMIT);
+      if (truncated) throw this.invalidReply('is larger than the limit');
+      let reply: unknown;
+      try {
+        reply = JSON.parse(text);
+      } catch {
+        throw this.invalidReply('is not valid JSON');
+      }
+      if (!isAnthropicMessage(reply)) throw this.invalidReply('is not a message');
+      return toChatCompletion(reply, request.requestedModel);
+    } catch (err) {
+      throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk> {
+    const body = this.upstreamBody(request, true);
+    const options = request.body.stream_options as { include_usage?: unknown } | null | undefined;
+    const mapper = new AnthropicStreamMapper({ provider: this.options.name, model: request.requestedModel, includeUsage: options?.include_usage === true });
+    const deadline = new Deadline(signal, this.options.timeoutMs);
+    let res: Dispatcher.ResponseData | undefined;
+    try {
+      res = await this.send(body, deadline.signal);
+      for await (const data of readSseData(res.body)) {
+        // Events already buffered must not outlive an abort.
+        deadline.signal.throwIfAborted();
+        deadline.touch();
+        let event: AnthropicStreamEvent;
+        try {
+          event = JSON.parse(data);
+        } catch {
+          throw this.invalidReply('sent a stream event that is not valid JSON');
+        }
+        for (const chunk of mapper.map(event)) yield chunk;
+        if (mapper.done) return;
+      }
+      throw this.invalidReply('ended the stream before message_stop');
+    } catch (err) {
+      throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
+    } finally {
+      deadline.dispose();
+      if (res && !res.body.destroyed) res.body.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.target.pool.close();
+  }
+
+  /** The Anthropic request body; settings it cannot honour are logged, not refused. */
+  private upstreamBody(request: BackendRequest, stream: boolean): string {
+    const { request: body, warnings } = toAnthropicRequest(request.body, { model: request.model, defaultMaxTokens: this.options.defaultMaxTokens, stream });
+    if (warnings.length > 0) this.logger.warn(`${request.requestedModel}: ${warnings.join('; ')}`);
+    return JSON.stringify(body);
+  }
+
+  /** Sends the request; an HTTP error answer becomes an UpstreamError (its body read, bounded). */
+  private async send(body: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const res = await this.target.pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
+    if (res.statusCode >= 400) {
+      const { text } = await readText(res.body, ERROR_BODY_LIMIT);
+      throw anthropicHttpError(this.options.name, res.statusCode, res.headers, text);
+    }
+    return res;
+  }
+
+  private invalidReply(what: string): UpstreamError {
+    return new UpstreamError(this.options.name, 502, `The upstream '${this.options.name}' reply ${what}.`, false, undefined, undefined, 'upstream_invalid_reply');
+  }
+}

@@ -1,0 +1,167 @@
+import { Logger } from '@nestjs/common';
+import type { LlamaChat, LlamaGrammar } from 'node-llama-cpp';
+import { ApiError, OverloadedError } from '../../common/errors/api-error.js';
+import { completionId, unixSeconds } from '../../common/ids.js';
+import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
+import { GrammarCache } from './llama-cpp.grammars.js';
+import { type LlamaCppOptions, type LoadedLlama, type ResolvedLlamaCppOptions, loadLlama, resolveOptions } from './llama-cpp.loader.js';
+import { type LlamaAnswer, type LlamaGeneration, type LlamaStopReason, finishReason, toChunk, toCompletion, toGeneration, usage } from './llama-cpp.mapper.js';
+import { SequencePool } from './llama-cpp.pool.js';
+
+export { LlamaCppLoadError, type LlamaCppOptions, type ResolvedLlamaCppOptions } from './llama-cpp.loader.js';
+
+/** A request admitted to a sequence, ready to generate. */
+interface Job {
+  generation: LlamaGeneration;
+  chat: LlamaChat;
+  grammar?: LlamaGrammar;
+  promptTokens: number;
+  maxTokens: number;
+}
+
+/**
+ * Runs a GGUF model in-process with node-llama-cpp: the model's own chat template, one context
+ * sequence per concurrent request, a bounded FIFO for the rest, grammar-enforced JSON output.
+ */
+export class LlamaCppBackend implements ModelBackend {
+  readonly kind = 'llama-cpp';
+  private readonly logger = new Logger(LlamaCppBackend.name);
+  private readonly pool: SequencePool<LlamaChat>;
+  private readonly grammars: GrammarCache;
+  private closed = false;
+
+  private constructor(
+    /** The options in effect, `contextSize` as created (llama.cpp may round it). */
+    readonly options: ResolvedLlamaCppOptions,
+    private readonly loaded: LoadedLlama,
+  ) {
+    this.pool = new SequencePool(loaded.chats, options.maxQueue);
+    this.grammars = new GrammarCache(loaded.llama, this.logger);
+  }
+
+  /** Loads the model; rejects with a `LlamaCppLoadError` naming the path when the file is missing or invalid. */
+  static async load(options: LlamaCppOptions): Promise<LlamaCppBackend> {
+    const resolved = resolveOptions(options);
+    const logger = new Logger(LlamaCppBackend.name);
+    const loaded = await loadLlama(resolved, logger);
+    const { context, chatWrapper, llama } = loaded;
+    logger.log(`Loaded ${resolved.modelPath}: ${chatWrapper.wrapperName} template, ${context.contextSize} tokens × ${resolved.parallel}, ${resolved.threads} threads, ${llama.gpu || 'cpu'}`);
+    return new LlamaCppBackend({ ...resolved, contextSize: context.contextSize }, loaded);
+  }
+
+  /** The chat template in use: a specialised wrapper resolved from the GGUF metadata, or a generic fallback. */
+  get template(): string {
+    return this.loaded.chatWrapper.wrapperName;
+  }
+
+  /** Requests waiting for a sequence and sequences free, for metrics. */
+  get stats(): { queued: number; idle: number } {
+    return { queued: this.pool.queued, idle: this.pool.idle };
+  }
+
+  /** The model's own tokenization of `text` (special-token text such as `<|im_end|>` parsed when asked). */
+  tokenize(text: string, specialTokens = false): number[] {
+    return this.loaded.model.tokenize(text, specialTokens);
+  }
+
+  async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
+    const answer = await this.run(await this.admit(request, signal), signal);
+    return toCompletion(completionId(), unixSeconds(), request.requestedModel, answer);
+  }
+
+  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk> {
+    const stop = new AbortController();
+    const linked = AbortSignal.any([signal, stop.signal]);
+    // Admission comes before the first chunk, so a full queue is still a plain 503 response.
+    const job = await this.admit(request, linked);
+    const id = completionId();
+    const created = unixSeconds();
+    const chunk = (delta: Record<string, unknown>, finish: string | null) => toChunk(id, created, request.requestedModel, delta, finish);
+    const texts: string[] = [];
+    let next = 0;
+    let wake: (() => void) | undefined;
+    let outcome: { answer: LlamaAnswer } | { error: unknown } | undefined;
+    const running = this.run(job, linked, (text) => {
+      texts.push(text);
+      wake?.();
+    })
+      .then((answer) => (outcome = { answer }), (error: unknown) => (outcome = { error }))
+      .finally(() => wake?.());
+    try {
+      yield chunk({ role: 'assistant', content: '' }, null);
+      for (;;) {
+        linked.throwIfAborted();
+        if (next < texts.length) yield chunk({ content: texts[next++] }, null);
+        else if (outcome) break;
+        else await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      // The consumer left early or the client aborted: stop generating so the sequence frees at once.
+      if (!outcome) stop.abort(new Error('stream closed by the consumer'));
+      await running;
+    }
+    if ('error' in outcome) throw outcome.error;
+    yield chunk({}, outcome.answer.finishReason);
+    const options = request.body.stream_options as { include_usage?: unknown } | null | undefined;
+    if (options?.include_usage === true) {
+      yield { id, object: 'chat.completion.chunk', created, model: request.requestedModel, choices: [], usage: outcome.answer.usage };
+    }
+  }
+
+  async check(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    if (this.closed || this.loaded.model.disposed) throw new Error(`llama-cpp: the model ${this.options.modelPath} is not loaded`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pool.close(new OverloadedError('The local model is shutting down.', 5));
+    await this.loaded.release();
+  }
+
+  /** Translates and checks the request, then waits for a free sequence (or refuses when the queue is full). */
+  private async admit(request: BackendRequest, signal: AbortSignal): Promise<Job> {
+    const generation = toGeneration(request.body);
+    if (generation.ignored.length) this.logger.warn(`Ignoring settings llama-cpp cannot honour: ${generation.ignored.join(', ')}`);
+    const { chatWrapper, model } = this.loaded;
+    // Prompt tokens exactly as the model will see them: the history rendered by its chat template.
+    const promptTokens = chatWrapper.generateContextState({ chatHistory: generation.history }).contextText.tokenize(model.tokenizer).length;
+    const room = this.options.contextSize - promptTokens;
+    if (room < 1) {
+      const message = `The messages take ${promptTokens} tokens; this model's context holds ${this.options.contextSize}.`;
+      throw new ApiError(400, message, 'invalid_request_error', 'context_length_exceeded', 'messages');
+    }
+    const grammar = await this.grammars.get(generation.format);
+    const chat = await this.pool.acquire(signal);
+    return { generation, chat, grammar, promptTokens, maxTokens: Math.min(generation.maxTokens ?? room, room) };
+  }
+
+  private async run(job: Job, signal: AbortSignal, onText?: (text: string) => void): Promise<LlamaAnswer> {
+    const g = job.generation;
+    let completionTokens = 0;
+    try {
+      const penalties = g.frequencyPenalty !== undefined || g.presencePenalty !== undefined;
+      const response = await job.chat.generateResponse(g.history, {
+        signal,
+        maxTokens: job.maxTokens,
+        temperature: g.temperature,
+        topP: g.topP,
+        topK: g.topK,
+        seed: g.seed,
+        grammar: job.grammar,
+        customStopTriggers: g.stop.length ? g.stop : undefined,
+        // node-llama-cpp applies a 1.1 repeat penalty by default; OpenAI applies none unless asked.
+        repeatPenalty: penalties ? { penalty: 1, frequencyPenalty: g.frequencyPenalty, presencePenalty: g.presencePenalty } : false,
+        onResponseChunk: (chunk) => {
+          completionTokens += chunk.tokens.length;
+          if (chunk.type === undefined && chunk.text) onText?.(chunk.text);
+        },
+      });
+      const reason = finishReason(response.metadata.stopReason as LlamaStopReason);
+      return { text: response.response, finishReason: reason, usage: usage(job.promptTokens, completionTokens) };
+    } finally {
+      this.pool.release(job.chat);
+    }
+  }
+}

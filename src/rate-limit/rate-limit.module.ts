@@ -1,0 +1,53 @@
+import { Logger, Module } from '@nestjs/common';
+import { ConfigModule, type ConfigType } from '@nestjs/config';
+import { Redis } from 'ioredis';
+import { rateLimitConfig } from './rate-limit.config.js';
+import { RATE_LIMIT_EVENTS, RateLimitService, REDIS_CLIENT, type RateLimitEvents } from './rate-limit.service.js';
+
+/**
+ * One Redis connection when REDIS_URL is set: fails fast (no offline queue), reconnects in the
+ * background. Start-up waits briefly for it, so the first requests are counted; a Redis that is
+ * down does not stop the start (RATE_LIMIT_ON_STORE_ERROR applies).
+ */
+async function redisFactory(config: ConfigType<typeof rateLimitConfig>): Promise<Redis | null> {
+  if (!config.REDIS_URL) return null;
+  const logger = new Logger('Redis');
+  const redis = new Redis(config.REDIS_URL, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 1000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  let lastLog = 0;
+  redis.on('error', (err: Error) => {
+    if (Date.now() - lastLog > 10_000) logger.warn(`Redis: ${err.message}`);
+    lastLog = Date.now();
+  });
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      logger.warn('Redis is not reachable yet; serving with RATE_LIMIT_ON_STORE_ERROR until it is');
+      done();
+    }, 3000);
+    redis.once('ready', done);
+  });
+  return redis;
+}
+
+const NO_EVENTS: RateLimitEvents = { storeError() {}, limited() {} };
+
+@Module({
+  imports: [ConfigModule.forFeature(rateLimitConfig)],
+  providers: [
+    { provide: REDIS_CLIENT, useFactory: redisFactory, inject: [rateLimitConfig.KEY] },
+    { provide: RATE_LIMIT_EVENTS, useValue: NO_EVENTS },
+    RateLimitService,
+  ],
+  exports: [RateLimitService, REDIS_CLIENT],
+})
+export class RateLimitModule {}

@@ -1,0 +1,117 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { authHeaders, post, startApp, type RunningApp } from './support/app.js';
+import { sleep } from './support/mock-upstream.js';
+
+const sha = (key: string) => createHash('sha256').update(key).digest('hex');
+
+describe('API_KEYS_FILE: hashed keys, model access, reload', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keys-'));
+  const file = join(dir, 'keys.yaml');
+  let running: RunningApp;
+  let url: string;
+  const hello = { model: 'echo', messages: [{ role: 'user', content: 'hi' }] };
+  const writeKeys = (entries: unknown) => {
+    writeFileSync(`${file}.tmp`, typeof entries === 'string' ? entries : stringify(entries));
+    renameSync(`${file}.tmp`, file);
+  };
+
+  beforeAll(async () => {
+    writeKeys([
+      { name: 'team-a', sha256: sha('sk-team-a'), models: ['echo'] },
+      { name: 'team-b', sha256: sha('sk-team-b'), models: ['other*'] },
+      { name: 'old', sha256: sha('sk-old'), disabled: true },
+    ]);
+    running = await startApp({ API_KEYS: undefined, API_KEYS_FILE: file });
+    url = `${running.url}/v1/chat/completions`;
+  });
+  afterAll(() => running.close());
+
+  it('accepts a key whose SHA-256 is listed', async () => {
+    expect((await post(url, hello, authHeaders('sk-team-a'))).status).toBe(200);
+  });
+
+  it('refuses a model outside the key\'s list with 403 permission_error, before any backend', async () => {
+    const r = await post(url, hello, authHeaders('sk-team-b'));
+    expect(r.status).toBe(403);
+    expect(r.json.error).toMatchObject({ type: 'permission_error', param: 'model' });
+    const models = (await (await fetch(`${running.url}/v1/models`, { headers: authHeaders('sk-team-b') })).json()) as { data: unknown[] };
+    expect(models.data).toEqual([]);
+  });
+
+  it('answers a disabled key with 401', async () => {
+    const r = await post(url, hello, authHeaders('sk-old'));
+    expect(r.status).toBe(401);
+    expect(r.json.error.message).toMatch(/disabled/);
+  });
+
+  it('re-reads the file when it changes, and keeps the old keys when the new file is bad', async () => {
+    writeKeys([{ name: 'team-c', sha256: sha('sk-team-c') }]);
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 200; i++) {
+      await sleep(50);
+      status = (await post(url, hello, authHeaders('sk-team-c'))).status;
+    }
+    expect(status).toBe(200);
+    expect((await post(url, hello, authHeaders('sk-team-a'))).status).toBe(401);
+    writeKeys('- name: broken\n  sha256: not-hex\n');
+    await sleep(400);
+    expect((await post(url, hello, authHeaders('sk-team-c'))).status).toBe(200);
+  });
+
+});
+
+describe('SIGHUP', () => {
+  it('makes a running service re-read API_KEYS_FILE', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.yaml');
+    writeFileSync(file, stringify([{ name: 'first', sha256: sha('sk-first') }]));
+    const child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
+      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      while (!/Listening on .*:(\d+)/.test(out)) {
+        if (child.exitCode !== null) throw new Error(`service exited: ${out}`);
+        await sleep(20);
+      }
+      const url = `http://127.0.0.1:${/Listening on .*:(\d+)/.exec(out)![1]}/v1/models`;
+      const status = async (key: string) => (await fetch(url, { headers: authHeaders(key) })).status;
+      writeFileSync(file, stringify([{ name: 'second', sha256: sha('sk-second') }]));
+      await sleep(200);
+      expect(await status('sk-second')).toBe(401);
+      child.kill('SIGHUP');
+      await sleep(200);
+      expect(await status('sk-second')).toBe(200);
+      expect(await status('sk-first')).toBe(401);
+      expect(out).not.toContain('sk-second');
+      expect(out).not.toContain(sha('sk-second'));
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+});
+
+describe('npm run key:create', () => {
+  it('prints a new key once and an entry whose hash matches it', () => {
+    const out = execFileSync(process.execPath, [new URL('../dist/auth/key-create.js', import.meta.url).pathname, '--name', 'team-z', '--models', 'echo,vllm/*', '--rpm', '30'], { encoding: 'utf8' });
+    const key = /\n\s+(sk-\S+)\n/.exec(out)![1];
+    expect(out).toContain(`sha256: ${sha(key)}`);
+    expect(out).toContain('name: team-z');
+    expect(out).toMatch(/models:\n\s+- echo\n\s+- vllm\/\*/);
+    expect(out).toContain('rpm: 30');
+    expect(out.split(key).length - 1).toBe(1);
+  });
+
+  it('refuses a bad limit', () => {
+    expect(() => execFileSync(process.execPath, [new URL('../dist/auth/key-create.js', import.meta.url).pathname, '--name', 'x', '--rpm', 'lots'], { stdio: 'pipe' })).toThrow(/--rpm must be a positive whole number/);
+  });
+});

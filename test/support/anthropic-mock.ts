@@ -1,0 +1,150 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface MessagesCall {
+  url: string;
+  headers: IncomingMessage['headers'];
+  json: any;
+  /** Resolves when this request's connection closed (or its reply ended); `closedAt` is then set. */
+  closed: Promise<void>;
+  closedAt?: number;
+  /** Whether the reply was written to its end before the close. */
+  finished: boolean;
+}
+
+export type Script = (call: MessagesCall, res: ServerResponse) => void | Promise<void>;
+
+type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+
+export interface AnthropicMessage {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: Block[];
+  stop_reason: string;
+  stop_sequence: string | null;
+  usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number };
+}
+
+export interface SseEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A local stand-in for Anthropic's Messages API on 127.0.0.1: checks the path and the API key as
+ * Anthropic does, records every call, and answers with the current script.
+ */
+export class AnthropicMock {
+  readonly calls: MessagesCall[] = [];
+  script: Script = (call, res) => sendMessage(res, message(call.json.model, [{ type: 'text', text: 'Hello!' }]));
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(readonly apiKey: string) {
+    this.server = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => this.answer(req, res, Buffer.concat(parts).toString('utf8')));
+    });
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  /** The API origin, as `baseURL` takes it (requests go to `/v1/messages`). */
+  get baseURL(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  reset(script: Script): void {
+    this.calls.length = 0;
+    this.script = script;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, body: string): void {
+    if (req.method !== 'POST' || req.url !== '/v1/messages') return sendError(res, 404, 'not_found_error', `${req.method} ${req.url} not found`);
+    if (req.headers['x-api-key'] !== this.apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key');
+    if (!req.headers['anthropic-version']) return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+    let json: any;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return sendError(res, 400, 'invalid_request_error', 'body: not valid JSON');
+    }
+    if (typeof json.model !== 'string' || !Number.isInteger(json.max_tokens) || !Array.isArray(json.messages)) {
+      return sendError(res, 400, 'invalid_request_error', 'model, max_tokens and messages are required');
+    }
+    let markClosed!: () => void;
+    const call: MessagesCall = { url: req.url, headers: req.headers, json, finished: false, closed: new Promise((r) => (markClosed = r)) };
+    res.on('close', () => {
+      call.closedAt = Date.now();
+      call.finished = res.writableFinished;
+      markClosed();
+    });
+    this.calls.push(call);
+    Promise.resolve(this.script(call, res)).catch(() => res.destroy());
+  }
+}
+
+export function message(model: string, content: Block[], stopReason = 'end_turn', usage: AnthropicMessage['usage'] = { input_tokens: 12, output_tokens: 7 }): AnthropicMessage {
+  return { id: 'msg_01MockAbCdEfGhIjKlMnOpQr', type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage };
+}
+
+export function sendMessage(res: ServerResponse, msg: AnthropicMessage): void {
+  const text = JSON.stringify(msg);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': 'req_mock' });
+  res.end(text);
+}
+
+/** Anthropic's error answer: `{type: 'error', error: {type, message}}`. */
+export function sendError(res: ServerResponse, status: number, type: string, text: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ type: 'error', error: { type, message: text } });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+const pieces = (s: string, size: number) => s.match(new RegExp(`[\\s\\S]{1,${size}}`, 'g')) ?? [];
+
+/** The documented event sequence that streams `msg`: text and tool input JSON cut into small deltas. */
+export function messageEvents(msg: AnthropicMessage): SseEvent[] {
+  const { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens } = msg.usage;
+  const start = { ...msg, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens: 1 } };
+  const events: SseEvent[] = [{ event: 'message_start', data: { type: 'message_start', message: start } }];
+  msg.content.forEach((block, index) => {
+    const opened = block.type === 'text' ? { type: 'text', text: '' } : { ...block, input: {} };
+    events.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: opened } });
+    if (index === 0) events.push({ event: 'ping', data: { type: 'ping' } });
+    const deltas = block.type === 'text' ? pieces(block.text, 5).map((text) => ({ type: 'text_delta', text })) : ['', ...pieces(JSON.stringify(block.input), 7)].map((partial_json) => ({ type: 'input_json_delta', partial_json }));
+    for (const delta of deltas) events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta } });
+    events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index } });
+  });
+  events.push({ event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: msg.stop_reason, stop_sequence: msg.stop_sequence }, usage: { output_tokens } } });
+  events.push({ event: 'message_stop', data: { type: 'message_stop' } });
+  return events;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes events as SSE (`event:` and `data:` lines); leaves the connection open when `end` is false. */
+export async function sendEvents(res: ServerResponse, events: SseEvent[], opts: { gapMs?: number; end?: boolean } = {}): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  for (const e of events) {
+    if (res.destroyed) return;
+    res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+    if (opts.gapMs) await sleep(opts.gapMs);
+  }
+  if (opts.end !== false) res.end();
+}
