@@ -1,28 +1,48 @@
-import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerJsonBodyParser } from './common/json/json-body.parser.js';
+import { createRootLogger, NestPinoLogger } from './common/logging/logger.js';
 import { appConfig } from './config/app.config.js';
 import { buildOpenApiDocument, setupSwagger } from './docs/swagger.js';
+import { MetricsService } from './metrics/metrics.service.js';
+import { registerRequestTelemetry, requestId } from './metrics/request-telemetry.js';
+
+export interface AppOptions {
+  /** The JSON logger; defaults to one on stdout at LOG_LEVEL. */
+  logger?: Logger;
+}
 
 /** Builds the application (not yet listening): the one place main, tests and the spec writer share. */
-export async function createApp(options: { logger?: false | Logger } = {}): Promise<NestFastifyApplication> {
+export async function createApp(options: AppOptions = {}): Promise<NestFastifyApplication> {
   const config = appConfig();
+  const logger = options.logger ?? createRootLogger(config.LOG_LEVEL);
   const adapter = new FastifyAdapter({
     bodyLimit: config.MAX_BODY_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
-    requestTimeout: 0,
+    // Deliberate timeouts: headers and the whole request must arrive in time; an open response
+    // (a long stream) is bounded by the upstream's own deadline, not by socket inactivity here.
+    connectionTimeout: 0,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: requestId,
   });
-  registerJsonBodyParser(adapter.getInstance());
+  const fastify = adapter.getInstance();
+  fastify.server.headersTimeout = config.HEADERS_TIMEOUT_MS;
+  registerJsonBodyParser(fastify);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bodyParser: false,
     abortOnError: false,
-    logger: options.logger === false ? false : undefined,
+    logger: new NestPinoLogger(logger),
   });
-  // Not SIGHUP: that one re-reads API_KEYS_FILE.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  if (config.CORS_ORIGINS) {
+    const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+    app.enableCors({ origin: origins.includes('*') ? true : origins, exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'] });
+  }
+  registerRequestTelemetry(fastify, app.get(MetricsService), logger, config.LOG_BODIES === 'true');
   setupSwagger(app, buildOpenApiDocument(app));
   return app;
 }

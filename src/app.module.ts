@@ -6,10 +6,11 @@ import { ChatCompletionsModule } from './chat-completions/chat-completions.modul
 import { ApiExceptionFilter } from './common/errors/api-exception.filter.js';
 import { appConfig } from './config/app.config.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { ModelsModule } from './models/models.module.js';
 
 @Module({
-  imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }), AuthModule, ChatCompletionsModule, ModelsModule, HealthModule],
+  imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }), MetricsModule, AuthModule, ChatCompletionsModule, ModelsModule, HealthModule],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
 })
 export class AppModule {}

@@ -1,41 +1,53 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastApiValidationPipe } from '../common/validation/fastapi-validation.pipe.js';
 import type { ChatRequestBody } from '../providers/model-backend.js';
 import { ChatCompletionsService } from './chat-completions.service.js';
-import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto.js';
-import { ChatCompletionResponseDto } from './dto/chat-completion-response.dto.js';
+import { CHAT_COMPLETION_REQUEST_EXAMPLES, ChatCompletionRequestDto } from './dto/chat-completion-request.dto.js';
+import { CHAT_COMPLETION_EXAMPLE, CHAT_COMPLETION_STREAM_EXAMPLE, ChatCompletionResponseDto } from './dto/chat-completion-response.dto.js';
 import { ChatMessageDto } from './dto/chat-message.dto.js';
-import { HttpValidationErrorDto } from './dto/http-validation-error.dto.js';
-import { abortOnClientGone, streamCompletion } from './completion-responder.js';
+import { HTTP_VALIDATION_ERROR_EXAMPLE, HttpValidationErrorDto } from './dto/http-validation-error.dto.js';
+import { abortOnClientGone, CompletionResponder } from './completion-responder.js';
 
 @ApiTags('chat-completions')
-@ApiExtraModels(ChatMessageDto)
+@ApiExtraModels(ChatMessageDto, ChatCompletionRequestDto, ChatCompletionResponseDto)
 @Controller('v1/chat/completions')
 export class ChatCompletionsController {
-  constructor(@Inject(ChatCompletionsService) private readonly service: ChatCompletionsService) {}
+  constructor(
+    @Inject(ChatCompletionsService) private readonly service: ChatCompletionsService,
+    @Inject(CompletionResponder) private readonly responder: CompletionResponder,
+  ) {}
 
   @Post()
   @HttpCode(200)
   @ApiBearerAuth('HTTPBearer')
   @ApiOperation({ operationId: 'create_chat_completion_v1_chat_completions_post', summary: 'Chat Completionを作成', description: '新しいChat Completionを作成します。' })
-  @ApiBody({ type: ChatCompletionRequestDto, required: true })
-  @ApiOkResponse({ type: ChatCompletionResponseDto, description: '正常なレスポンス' })
-  @ApiUnprocessableEntityResponse({ type: HttpValidationErrorDto, description: '検証エラー' })
+  @ApiBody({ type: ChatCompletionRequestDto, required: true, examples: CHAT_COMPLETION_REQUEST_EXAMPLES })
+  // Written out because @nestjs/swagger gives every media type of a `type`d response the same schema.
+  @ApiOkResponse({
+    description: '正常なレスポンス',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(ChatCompletionResponseDto) }, examples: { echo: { summary: 'echo', value: CHAT_COMPLETION_EXAMPLE } } },
+      'text/event-stream': {
+        schema: { type: 'string', description: 'With `"stream": true`: `data: <chat.completion.chunk JSON>` events, then `data: [DONE]`.' },
+        examples: { echo_stream: { summary: 'echo, streamed', value: CHAT_COMPLETION_STREAM_EXAMPLE } },
+      },
+    },
+  })
+  @ApiUnprocessableEntityResponse({ type: HttpValidationErrorDto, description: '検証エラー', examples: { missing_model: { summary: 'No model', value: HTTP_VALIDATION_ERROR_EXAMPLE } } })
   async create(
     @Body(FastApiValidationPipe) body: ChatCompletionRequestDto,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const completion = await this.service.start(body as unknown as ChatRequestBody, req.rawBody, req.caller);
+    const trace = req.telemetry ?? {};
+    trace.stream = body.stream === true;
+    const completion = await this.service.start(body as unknown as ChatRequestBody, req.rawBody, req.caller, trace);
     reply.headers(completion.headers);
     const signal = abortOnClientGone(reply.raw);
-    if (body.stream === true) {
-      await streamCompletion(reply, completion.stream(signal), signal);
-      return;
-    }
+    if (trace.stream) return this.responder.stream(reply, completion.stream(signal), signal, trace);
     const result = await completion.complete(signal);
-    if (!signal.aborted) reply.type('application/json').send(result);
+    if (!signal.aborted) this.responder.send(reply, result, trace);
   }
 }

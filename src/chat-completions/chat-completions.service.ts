@@ -3,6 +3,7 @@ import type { Caller } from '../auth/caller.js';
 import { isModelAllowed } from '../auth/model-access.js';
 import { PermissionError } from '../common/errors/api-error.js';
 import { CompletionRouter } from '../providers/completion-router.js';
+import type { CompletionTrace } from '../providers/completion-trace.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequestBody, CompletionUsage } from '../providers/model-backend.js';
 import { ModelRegistry, type ResolvedModel } from '../providers/model-registry.js';
 import { estimatePromptTokens } from '../rate-limit/rate-limit-headers.js';
@@ -28,25 +29,27 @@ export class ChatCompletionsService {
    * Everything that can refuse a request, before any backend is called or any byte written:
    * model access (403), the model's existence (404), the caller's rate limits (429).
    */
-  async start(body: ChatRequestBody, rawBody: string | undefined, caller: Caller | undefined): Promise<StartedCompletion> {
+  async start(body: ChatRequestBody, rawBody: string | undefined, caller: Caller | undefined, trace: CompletionTrace = {}): Promise<StartedCompletion> {
     if (!isModelAllowed(caller, body.model)) throw new PermissionError(`This key may not use the model '${body.model}'.`);
     const model = this.registry.resolve(body.model);
+    trace.model = model.routeName;
     const estimate = estimatePromptTokens(body.messages);
     const admission = await this.limits.admit(caller, estimate);
     return {
       model,
       headers: admission.headers,
       complete: async (signal) => {
-        const reply = await this.router.complete(model, body, rawBody, signal);
+        const reply = await this.router.complete(model, body, rawBody, signal, trace);
+        trace.usage = reply.usage;
         void admission.settle(reply.usage?.total_tokens ?? estimate);
         return reply;
       },
-      stream: (signal) => this.settledStream(this.router.stream(model, body, rawBody, signal), admission, estimate),
+      stream: (signal) => this.settledStream(this.router.stream(model, body, rawBody, signal, trace), admission, estimate, trace),
     };
   }
 
   /** Passes chunks on and, when the stream ends, settles the real token count (the usage chunk, or an estimate). */
-  private async *settledStream(chunks: AsyncIterable<ChatCompletionChunk>, admission: Admission, estimate: number): AsyncGenerator<ChatCompletionChunk> {
+  private async *settledStream(chunks: AsyncIterable<ChatCompletionChunk>, admission: Admission, estimate: number, trace: CompletionTrace): AsyncGenerator<ChatCompletionChunk> {
     let usage: CompletionUsage | null | undefined;
     let chars = 0;
     try {
@@ -57,7 +60,9 @@ export class ChatCompletionsService {
         yield chunk;
       }
     } finally {
-      void admission.settle(usage?.total_tokens ?? estimate + Math.ceil(chars / 4));
+      const completionEstimate = Math.ceil(chars / 4);
+      trace.usage = usage ?? { prompt_tokens: estimate, completion_tokens: completionEstimate, total_tokens: estimate + completionEstimate, estimated: true };
+      void admission.settle(trace.usage.total_tokens);
     }
   }
 }

@@ -1,11 +1,14 @@
-import { Logger } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { sendError } from '../common/errors/api-exception.filter.js';
 import { SseWriter } from '../common/sse/sse-writer.js';
-import type { ChatCompletionChunk } from '../providers/model-backend.js';
-
-const logger = new Logger('ChatCompletions');
+import { appConfig } from '../config/app.config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import type { CompletionTrace } from '../providers/completion-trace.js';
+import type { ChatCompletion, ChatCompletionChunk } from '../providers/model-backend.js';
 
 /** An AbortSignal that fires the moment the client goes away before its reply is complete. */
 export function abortOnClientGone(res: ServerResponse): AbortSignal {
@@ -16,30 +19,55 @@ export function abortOnClientGone(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-/**
- * Writes a backend's chunks as SSE on the raw response. An error before the first chunk is an
- * ordinary error reply (its status intact); after it, an SSE error event without `[DONE]`.
- */
-export async function streamCompletion(reply: FastifyReply, chunks: AsyncIterable<ChatCompletionChunk>, signal: AbortSignal): Promise<void> {
-  const iterator = chunks[Symbol.asyncIterator]();
-  let first: IteratorResult<ChatCompletionChunk>;
-  try {
-    first = await iterator.next();
-  } catch (err) {
-    if (!signal.aborted) sendError(reply, err, logger);
-    return;
+/** Writes replies: a JSON completion, or a stream of chunks as SSE on the raw response. */
+@Injectable()
+export class CompletionResponder {
+  private readonly logger = new Logger('ChatCompletions');
+  private readonly logBodies: boolean;
+
+  constructor(
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(appConfig.KEY) config: ConfigType<typeof appConfig>,
+  ) {
+    this.logBodies = config.LOG_BODIES === 'true';
   }
-  reply.hijack();
-  const sse = new SseWriter(reply.raw, reply.getHeaders() as Record<string, string>);
-  try {
-    for (let r = first; !r.done; r = await iterator.next()) {
-      if (signal.aborted) break;
-      await sse.write(JSON.stringify(r.value));
+
+  send(reply: FastifyReply, completion: ChatCompletion, trace: CompletionTrace): void {
+    if (this.logBodies) trace.replyText = String(completion.choices?.[0]?.message?.content ?? '');
+    reply.type('application/json').send(completion);
+  }
+
+  /**
+   * An error before the first chunk is an ordinary error reply (its status intact); after it, an
+   * SSE error event without `[DONE]`.
+   */
+  async stream(reply: FastifyReply, chunks: AsyncIterable<ChatCompletionChunk>, signal: AbortSignal, trace: CompletionTrace): Promise<void> {
+    const iterator = chunks[Symbol.asyncIterator]();
+    let first: IteratorResult<ChatCompletionChunk>;
+    try {
+      first = await iterator.next();
+    } catch (err) {
+      if (!signal.aborted) sendError(reply, err, this.logger);
+      return;
     }
-    if (!signal.aborted) sse.done();
-  } catch (err) {
-    if (!signal.aborted) sendError(reply, err, logger);
-  } finally {
-    if (signal.aborted) await iterator.return?.();
+    reply.hijack();
+    const ended = this.metrics.streamStarted();
+    const sse = new SseWriter(reply.raw, reply.getHeaders() as Record<string, string>);
+    trace.firstChunkAt = performance.now();
+    let text = '';
+    try {
+      for (let r = first; !r.done; r = await iterator.next()) {
+        if (signal.aborted) break;
+        if (this.logBodies) text += r.value.choices[0]?.delta?.content ?? '';
+        await sse.write(JSON.stringify(r.value));
+      }
+      if (!signal.aborted) sse.done();
+    } catch (err) {
+      if (!signal.aborted) sendError(reply, err, this.logger);
+    } finally {
+      ended();
+      if (this.logBodies) trace.replyText = text;
+      if (signal.aborted) await iterator.return?.();
+    }
   }
 }

@@ -25,6 +25,38 @@ export class AppEnv {
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
   LOG_LEVEL = 'info';
+
+  /** Log prompts and replies in the request line (off: they may hold personal data). */
+  @IsOptional() @IsIn(['true', 'false'], { message: 'LOG_BODIES must be true or false' })
+  LOG_BODIES: 'true' | 'false' = 'false';
+
+  /** On SIGTERM, how long in-flight requests and streams may take to finish before the process exits. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds' }) @Min(0)
+  SHUTDOWN_GRACE_MS = 30_000;
+
+  /** Time a client has to send its request headers (slow-loris guard). */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'HEADERS_TIMEOUT_MS must be a whole number of milliseconds' }) @Min(1000)
+  HEADERS_TIMEOUT_MS = 10_000;
+
+  /** Time a client has to send its whole request (headers and body). */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds' }) @Min(1000)
+  REQUEST_TIMEOUT_MS = 60_000;
+
+  /** How long an idle keep-alive connection stays open (above a load balancer's idle timeout). */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'KEEP_ALIVE_TIMEOUT_MS must be a whole number of milliseconds' }) @Min(1000)
+  KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+  /** Comma-separated origins allowed by CORS (`*` for any); CORS is off without it. */
+  @IsOptional() @IsString()
+  CORS_ORIGINS?: string;
+
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  @IsOptional() @IsString()
+  METRICS_TOKEN?: string;
+
+  /** How long a readiness result is reused, so probes cost nothing. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'HEALTH_CACHE_MS must be a whole number of milliseconds' }) @Min(0)
+  HEALTH_CACHE_MS = 2000;
 }
 
 export const appConfig = registerAs('app', () => validateEnv(AppEnv, process.env));

@@ -1,4 +1,5 @@
 import { ApiError, UpstreamError } from '../common/errors/api-error.js';
+import type { CompletionTrace } from './completion-trace.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ChatRequestBody } from './model-backend.js';
 import type { ModelRegistry, ResolvedModel, ResolvedTarget } from './model-registry.js';
 import { errorKind, type RouterEvents } from './router-events.js';
@@ -25,13 +26,14 @@ export class CompletionRouter {
     private readonly events: RouterEvents,
   ) {}
 
-  async complete(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal): Promise<ChatCompletion> {
+  async complete(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}): Promise<ChatCompletion> {
     const r = await this.run(model, signal, (target) => target.provider.backend.complete(this.request(model, target, body, rawBody), signal));
+    trace.provider = r.target.provider.name;
     return r.value;
   }
 
-  async *stream(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
-    const { value } = await this.run(model, signal, async (target) => {
+  async *stream(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}): AsyncGenerator<ChatCompletionChunk> {
+    const { value, target } = await this.run(model, signal, async (target) => {
       const iterator = target.provider.backend.stream(this.request(model, target, body, rawBody), signal)[Symbol.asyncIterator]();
       try {
         return { iterator, first: await iterator.next() };
@@ -41,6 +43,7 @@ export class CompletionRouter {
       }
     });
     const { iterator, first } = value;
+    trace.provider = target.provider.name;
     try {
       if (first.done) return;
       yield first.value;

@@ -4,7 +4,7 @@ import { gatewayConfig } from '../config/gateway.config.js';
 import { createBackend, retryPolicy } from './backend.factory.js';
 import { CompletionRouter } from './completion-router.js';
 import { ModelRegistry, type ProviderEntry } from './model-registry.js';
-import { NO_EVENTS, ROUTER_EVENTS, type RouterEvents } from './router-events.js';
+import { ROUTER_EVENTS, type RouterEvents } from './router-events.js';
 
 /** Builds every configured backend (loading local models) and the registry over them. */
 async function registryFactory(config: ConfigType<typeof gatewayConfig>): Promise<ModelRegistry> {
@@ -26,11 +26,11 @@ async function registryFactory(config: ConfigType<typeof gatewayConfig>): Promis
   return new ModelRegistry(entries, routes);
 }
 
+/** Needs ROUTER_EVENTS from a global module (metrics). */
 @Module({
   imports: [ConfigModule.forFeature(gatewayConfig)],
   providers: [
     { provide: ModelRegistry, useFactory: registryFactory, inject: [gatewayConfig.KEY] },
-    { provide: ROUTER_EVENTS, useValue: NO_EVENTS },
     {
       provide: CompletionRouter,
       useFactory: (registry: ModelRegistry, events: RouterEvents) => new CompletionRouter(registry, events),

@@ -1,11 +1,9 @@
-/** What the router reports as it works (metrics and logs listen; the default does nothing). */
+/** What the router reports as it works (metrics listen). */
 export interface RouterEvents {
   retry(provider: string, reason: string): void;
   fallback(from: string, to: string): void;
   upstreamError(provider: string, kind: string): void;
 }
-
-export const NO_EVENTS: RouterEvents = { retry() {}, fallback() {}, upstreamError() {} };
 
 export const ROUTER_EVENTS = Symbol('RouterEvents');
 

@@ -2,7 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { Redis } from 'ioredis';
 import { rateLimitConfig } from './rate-limit.config.js';
-import { RATE_LIMIT_EVENTS, RateLimitService, REDIS_CLIENT, type RateLimitEvents } from './rate-limit.service.js';
+import { RateLimitService, REDIS_CLIENT } from './rate-limit.service.js';
 
 /**
  * One Redis connection when REDIS_URL is set: fails fast (no offline queue), reconnects in the
@@ -39,13 +39,11 @@ async function redisFactory(config: ConfigType<typeof rateLimitConfig>): Promise
   return redis;
 }
 
-const NO_EVENTS: RateLimitEvents = { storeError() {}, limited() {} };
-
+/** Needs RATE_LIMIT_EVENTS from a global module (metrics). */
 @Module({
   imports: [ConfigModule.forFeature(rateLimitConfig)],
   providers: [
     { provide: REDIS_CLIENT, useFactory: redisFactory, inject: [rateLimitConfig.KEY] },
-    { provide: RATE_LIMIT_EVENTS, useValue: NO_EVENTS },
     RateLimitService,
   ],
   exports: [RateLimitService, REDIS_CLIENT],

@@ -13,7 +13,7 @@ export const RATE_LIMIT_EVENTS = Symbol('RateLimitEvents');
 /** What the limiter reports (metrics listen). */
 export interface RateLimitEvents {
   storeError(policy: 'allow' | 'deny'): void;
-  limited(dimension: 'requests' | 'tokens', caller: string): void;
+  limited(dimension: 'requests' | 'tokens'): void;
 }
 
 /** An admitted request: the headers to send, and how to settle its real token count afterwards. */
@@ -71,7 +71,7 @@ export class RateLimitService implements OnApplicationShutdown {
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) return this.storeFailed(err, dimension, limit);
       if (dimension === 'tokens') await limiter.reward(caller.name, points).catch(() => undefined);
-      this.events.limited(dimension, caller.name);
+      this.events.limited(dimension);
       const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
       throw new RateLimitError(`Rate limit reached for ${dimension} per ${this.config.RATE_LIMIT_WINDOW_SECONDS} s (limit ${limit}). Retry after ${retryAfter} s.`, {
         'retry-after': String(retryAfter),

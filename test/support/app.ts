@@ -1,11 +1,27 @@
 import { request } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import pino from 'pino';
+import { Writable } from 'node:stream';
 import { createApp } from '../../src/app.factory.js';
 
 export interface RunningApp {
   app: NestFastifyApplication;
   url: string;
+  /** Every JSON log line the service wrote, parsed. */
+  logs: Record<string, any>[];
   close(): Promise<void>;
+}
+
+/** A pino logger that keeps its lines in memory, so tests can read (and scan) what the service logs. */
+export function captureLogger(level = 'debug') {
+  const lines: Record<string, any>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { logger: pino({ level, formatters: { level: (label) => ({ level: label }) } }, sink), lines };
 }
 
 /** Starts the real service on 127.0.0.1 with a free port and the given environment. */
@@ -17,10 +33,11 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
     else process.env[k] = v;
   }
   try {
-    const app = await createApp({ logger: false });
+    const { logger, lines } = captureLogger();
+    const app = await createApp({ logger });
     await app.listen(0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
-    return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+    return { app, url: `http://127.0.0.1:${address.port}`, logs: lines, close: () => app.close() };
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];

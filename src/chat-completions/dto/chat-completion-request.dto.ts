@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ExamplesObject } from '@nestjs/swagger';
 import { IsArray, IsBoolean, IsObject, IsOptional, IsString } from 'class-validator';
 import { OpenApiSchema } from '../../common/openapi/open-schema.decorator.js';
 
@@ -23,7 +23,7 @@ export class ChatCompletionRequestDto {
   @IsObject({ each: true })
   messages: Record<string, unknown>[];
 
-  @ApiPropertyOptional({ type: 'boolean', description: 'Stream the reply as server-sent events of `chat.completion.chunk` objects, ended by `data: [DONE]`.', default: false })
+  @ApiPropertyOptional({ type: 'boolean', description: 'Stream the reply as server-sent events (`text/event-stream`) of `chat.completion.chunk` objects, ended by `data: [DONE]`.', default: false })
   @IsOptional()
   @IsBoolean()
   stream?: boolean | null;
@@ -62,3 +62,17 @@ export class ChatCompletionRequestDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: '`{"type":"json_object"}` or `{"type":"json_schema","json_schema":{…}}` to constrain the reply to JSON.' })
   response_format?: Record<string, unknown>;
 }
+
+/** Requests that run as they are against the built-in `echo` model (Swagger UI's "Try it out"). */
+export const CHAT_COMPLETION_REQUEST_EXAMPLES: ExamplesObject = {
+  echo: {
+    summary: 'echo: one JSON reply',
+    description: 'The `echo` model answers with the text of the last user message.',
+    value: { model: 'echo', messages: [{ role: 'user', content: 'Hello from the docs' }] },
+  },
+  echo_stream: {
+    summary: 'echo: streamed as server-sent events',
+    description: 'The reply arrives word by word as `text/event-stream`; `include_usage` adds a last chunk with the token counts.',
+    value: { model: 'echo', messages: [{ role: 'user', content: 'Hello from the docs' }], stream: true, stream_options: { include_usage: true } },
+  },
+};

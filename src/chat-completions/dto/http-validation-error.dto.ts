@@ -7,10 +7,10 @@ export class ValidationErrorDto {
   @ApiProperty({ title: 'Location', type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'integer' }] }, description: 'Where: `["body", "messages", 0]`.' })
   loc: (string | number)[];
 
-  @ApiProperty({ title: 'Message', type: 'string', example: 'Field required' })
+  @ApiProperty({ title: 'Message', type: 'string', description: 'What is wrong, in words.', example: 'Field required' })
   msg: string;
 
-  @ApiProperty({ title: 'Error Type', type: 'string', example: 'missing' })
+  @ApiProperty({ title: 'Error Type', type: 'string', description: "pydantic's error type: `missing`, `string_type`, `list_type`, `json_invalid`…", example: 'missing' })
   type: string;
 
   @ApiPropertyOptional({ title: 'Input', description: 'The offending input.' })
@@ -20,6 +20,11 @@ export class ValidationErrorDto {
 /** FastAPI's 422 body. */
 @OpenApiSchema({ name: 'HTTPValidationError', title: 'HTTPValidationError' })
 export class HttpValidationErrorDto {
-  @ApiProperty({ title: 'Detail', type: () => [ValidationErrorDto], required: false })
+  @ApiProperty({ title: 'Detail', type: () => [ValidationErrorDto], required: false, description: 'One entry per invalid field.' })
   detail?: ValidationErrorDto[];
 }
+
+/** The 422 body for a request without `model`. */
+export const HTTP_VALIDATION_ERROR_EXAMPLE = {
+  detail: [{ type: 'missing', loc: ['body', 'model'], msg: 'Field required', input: { messages: [{ role: 'user', content: 'Hello from the docs' }] } }],
+};

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
 import { UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
+import { probeUpstream } from '../http/probe.js';
 import { readText } from '../http/read-body.js';
 import { readSseData } from '../http/sse-reader.js';
 import { fromTransportError } from '../http/upstream-errors.js';
@@ -96,6 +97,11 @@ export class AnthropicBackend implements ModelBackend {
       deadline.dispose();
       if (res && !res.body.destroyed) res.body.destroy();
     }
+  }
+
+  /** Readiness: the API answers `GET /v1/models`. */
+  check(signal: AbortSignal): Promise<void> {
+    return probeUpstream(this.target, '/v1/models', this.headers, signal);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
+import { probeUpstream } from '../http/probe.js';
 import { readText } from '../http/read-body.js';
 import { readSseData } from '../http/sse-reader.js';
 import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
@@ -85,6 +86,11 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       deadline.dispose();
       if (res && !res.body.destroyed) res.body.destroy();
     }
+  }
+
+  /** Readiness: the server answers `GET {baseURL}/models`. */
+  check(signal: AbortSignal): Promise<void> {
+    return probeUpstream(this.target, '/models', this.headers, signal);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,35 @@
+import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Public } from '../auth/public.decorator.js';
+import { AuthenticationError } from '../common/errors/api-error.js';
+import { appConfig } from '../config/app.config.js';
+import { MetricsService } from './metrics.service.js';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** GET /metrics in Prometheus' text format; behind METRICS_TOKEN when it is set (API keys do not open it). */
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController {
+  private readonly token?: Buffer;
+
+  constructor(
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(appConfig.KEY) config: ConfigType<typeof appConfig>,
+  ) {
+    if (config.METRICS_TOKEN) this.token = digest(config.METRICS_TOKEN);
+  }
+
+  @Get()
+  @Public()
+  async scrape(@Headers('authorization') authorization: string | undefined, @Res() reply: FastifyReply): Promise<void> {
+    if (this.token) {
+      const presented = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
+      if (!timingSafeEqual(digest(presented), this.token)) throw new AuthenticationError('GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
+    }
+    reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+  }
+}

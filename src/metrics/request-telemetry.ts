@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { CompletionTrace } from '../providers/completion-trace.js';
+import type { MetricsService } from './metrics.service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Filled in by the chat-completions flow; read once when the response closes. */
+    telemetry?: CompletionTrace & { stream?: boolean };
+  }
+}
+
+const CHAT_ROUTE = '/v1/chat/completions';
+const QUIET_ROUTES = new Set(['/v1/health', '/v1/system-check', '/metrics']);
+const SAFE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/** Takes a well-formed X-Request-Id from the client, or makes one. */
+export function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * One JSON log line and one set of metrics per request, written when its response closes (so a
+ * stream is counted when it ends): request id (echoed as X-Request-Id), key name, model, provider,
+ * status, latency, tokens; prompts and replies only with LOG_BODIES=true.
+ */
+export function registerRequestTelemetry(fastify: FastifyInstance, metrics: MetricsService, logger: Logger, logBodies: boolean): void {
+  fastify.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-request-id', req.id);
+    const started = performance.now();
+    const isChat = req.routeOptions.url === CHAT_ROUTE;
+    if (isChat) {
+      req.telemetry = {};
+      metrics.requestStarted();
+    }
+    reply.raw.once('close', () => finish(req, reply.raw.statusCode, started, isChat, !reply.raw.writableFinished));
+    done();
+  });
+
+  function finish(req: FastifyRequest, status: number, started: number, isChat: boolean, aborted: boolean): void {
+    const ms = performance.now() - started;
+    const t = req.telemetry;
+    const usage = t?.usage;
+    if (isChat) {
+      metrics.requestFinished({
+        model: t?.model ?? 'unresolved',
+        provider: t?.provider ?? 'none',
+        status,
+        stream: t?.stream === true,
+        seconds: ms / 1000,
+        ttftSeconds: t?.firstChunkAt !== undefined ? (t.firstChunkAt - started) / 1000 : status < 400 ? ms / 1000 : undefined,
+        key: req.caller?.name,
+        promptTokens: usage?.prompt_tokens,
+        completionTokens: usage?.completion_tokens,
+      });
+    }
+    const line: Record<string, unknown> = {
+      reqId: req.id,
+      method: req.method,
+      path: req.routeOptions.url ?? req.url.split('?', 1)[0],
+      status,
+      latencyMs: Math.round(ms * 10) / 10,
+      key: req.caller?.name,
+    };
+    if (aborted) line.clientAborted = true;
+    if (t) {
+      Object.assign(line, { model: t.model, provider: t.provider, stream: t.stream === true, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens });
+      if (t.firstChunkAt !== undefined) line.ttftMs = Math.round((t.firstChunkAt - started) * 10) / 10;
+      if (logBodies) Object.assign(line, { messages: (req.body as { messages?: unknown } | undefined)?.messages, reply: t.replyText });
+    }
+    const level = QUIET_ROUTES.has(line.path as string) ? 'debug' : status >= 500 ? 'error' : 'info';
+    logger[level](line, 'request');
+  }
+}
