@@ -1,26 +1,82 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
+import { loadGatewayConfig } from '../src/config/gateway.config.js';
 
-const read = (f: string) => readFileSync(new URL(`../${f}`, import.meta.url), 'utf8');
+const root = new URL('../', import.meta.url);
+const read = (f: string) => readFileSync(new URL(f, root), 'utf8');
 
-describe('docker-compose.yml and Dockerfile (no Docker engine here: parsed and checked)', () => {
-  const compose = yaml.load(read('docker-compose.yml')) as { services: Record<string, any> };
-  const gateway = compose.services.gateway;
+type Service = Record<string, any>;
 
-  it('builds the service from this Dockerfile and publishes port 8000', () => {
-    expect(gateway.build).toBeDefined();
-    expect(gateway.ports).toContain('8000:8000');
-    expect(gateway.environment.PORT).toBe('8000');
+/** `${VAR:-default}` as compose fills it with VAR unset. */
+const composeDefault = (v: string) => v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+
+describe('docker-compose.yml (no Docker engine here: parsed and its wiring checked)', () => {
+  const compose = yaml.load(read('docker-compose.yml')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+  const services = compose.services;
+  const { gateway, lb, redis } = services;
+
+  it('runs two gateway replicas behind a load balancer that publishes port 8000', () => {
+    expect(gateway.deploy.replicas).toBe(2);
+    expect(gateway.ports).toBeUndefined();
+    expect(gateway.expose).toContain('8000');
+    expect(lb.ports).toContain('8000:8000');
   });
 
-  it('health-checks /v1/health on the port the service listens on', () => {
+  it('references only services, files and volumes that exist', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const dep of Object.keys(s.depends_on ?? {})) expect([name, dep, dep in services]).toEqual([name, dep, true]);
+      for (const v of s.volumes ?? []) {
+        const source = String(v).split(':')[0];
+        if (source.startsWith('./')) expect([name, source, existsSync(new URL(source, root))]).toEqual([name, source, true]);
+        else expect([name, source, source in (compose.volumes ?? {})]).toEqual([name, source, true]);
+      }
+    }
+    expect(gateway.build).toBe('.');
+    expect(existsSync(new URL('Dockerfile', root))).toBe(true);
+  });
+
+  it('health-checks every long-running service, the gateway on /v1/health', () => {
     expect(gateway.healthcheck.test.join(' ')).toContain('http://127.0.0.1:8000/v1/health');
+    expect(lb.healthcheck.test.join(' ')).toContain('/v1/health');
+    expect(redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    expect(gateway.depends_on.redis.condition).toBe('service_healthy');
   });
 
-  it('passes API keys from the environment, never a key written in the file', () => {
-    expect(gateway.environment.API_KEYS).toMatch(/^\$\{API_KEYS/);
+  it('shares rate limits through the redis service and takes secrets only from the environment', () => {
+    const env = gateway.environment;
+    expect(env.REDIS_URL).toBe('redis://redis:6379');
+    expect(env.API_KEYS).toMatch(/^\$\{API_KEYS/);
+    expect(env.METRICS_TOKEN).toMatch(/^\$\{METRICS_TOKEN/);
+    expect(gateway.stop_grace_period).toBe('30s');
+    expect(Number(env.SHUTDOWN_GRACE_MS)).toBeLessThan(30_000);
   });
 
+  it.each(['config.yaml', 'config.ollama.yaml'])('mounts a CONFIG_FILE (%s) that the service\'s own validator accepts', (file) => {
+    const configPath = composeDefault(gateway.environment.CONFIG_FILE).replace('config.yaml', file);
+    expect(configPath).toBe(`/config/${file}`);
+    const mount = gateway.volumes.find((v: string) => v.endsWith(':/config:ro'));
+    const local = new URL(`${mount.split(':')[0]}/${file}`, root).pathname;
+    const config = loadGatewayConfig({ CONFIG_FILE: local });
+    expect(config.models.map((m) => m.name)).toContain('echo');
+  });
+
+  it('the ollama profile adds a model server the ollama config points at', () => {
+    expect(services.ollama.profiles).toEqual(['ollama']);
+    expect(services['ollama-pull'].depends_on.ollama.condition).toBe('service_healthy');
+    const config = loadGatewayConfig({ CONFIG_FILE: new URL('deploy/config.ollama.yaml', root).pathname });
+    expect((config.providers.ollama as { baseURL: string }).baseURL).toBe('http://ollama:11434/v1');
+  });
+
+  it('nginx balances over the gateway service and never buffers a stream', () => {
+    const conf = read('deploy/nginx.conf');
+    expect(conf).toMatch(/server gateway:8000/);
+    expect(conf).toMatch(/proxy_buffering off;/);
+    expect(conf).toMatch(/proxy_http_version 1\.1;/);
+    expect(conf).toMatch(/listen 8000;/);
+  });
+});
+
+describe('Dockerfile', () => {
   it('builds in stages on Node 22 and runs as a non-root user', () => {
     const dockerfile = read('Dockerfile');
     expect(dockerfile.match(/^FROM node:22/gm)?.length).toBe(2);

@@ -43,7 +43,9 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
   function finish(req: FastifyRequest, status: number, started: number, isChat: boolean, aborted: boolean): void {
     const ms = performance.now() - started;
     const t = req.telemetry;
-    const usage = t?.usage;
+    // Token metrics count what a backend reported; an estimate (a stream without a usage chunk) is only logged.
+    const estimated = t?.usage?.estimated === true;
+    const usage = estimated ? undefined : t?.usage;
     if (isChat) {
       metrics.requestFinished({
         model: t?.model ?? 'unresolved',
@@ -67,7 +69,8 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
     };
     if (aborted) line.clientAborted = true;
     if (t) {
-      Object.assign(line, { model: t.model, provider: t.provider, stream: t.stream === true, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens });
+      Object.assign(line, { model: t.model, provider: t.provider, stream: t.stream === true, promptTokens: t.usage?.prompt_tokens, completionTokens: t.usage?.completion_tokens });
+      if (estimated) line.tokensEstimated = true;
       if (t.firstChunkAt !== undefined) line.ttftMs = Math.round((t.firstChunkAt - started) * 10) / 10;
       if (logBodies) Object.assign(line, { messages: (req.body as { messages?: unknown } | undefined)?.messages, reply: t.replyText });
     }

@@ -20,6 +20,16 @@ const TYPE_BY_STATUS: Record<number, string> = {
   429: 'rate_limit_error',
 };
 
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'bad_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  431: 'headers_too_large',
+};
+
 /** FastAPI's `detail` string and OpenAI's `error` object, side by side. */
 export function errorBody(status: number, message: string, type?: string, code: string | null = null, param: string | null = null) {
   const error: OpenAiErrorObject = { message, type: type ?? TYPE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), param, code };
@@ -51,12 +61,11 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     const status = err.getStatus();
     const res = err.getResponse();
     const message = typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? err.message);
-    return { status, headers: {}, body: errorBody(status, message) };
+    return { status, headers: {}, body: errorBody(status, message, undefined, CODE_BY_STATUS[status] ?? null) };
   }
   const fw = err as FrameworkError | null;
   if (fw && typeof fw.statusCode === 'number' && fw.statusCode >= 400 && fw.statusCode < 500) {
-    const code = typeof fw.code === 'string' ? fw.code.toLowerCase() : null;
-    return { status: fw.statusCode, headers: {}, body: errorBody(fw.statusCode, fw.message ?? 'Bad request', undefined, code) };
+    return { status: fw.statusCode, headers: {}, body: errorBody(fw.statusCode, fw.message ?? 'Bad request', undefined, CODE_BY_STATUS[fw.statusCode] ?? null) };
   }
   return { status: 500, headers: {}, body: errorBody(500, 'Internal server error', 'server_error', 'internal_error') };
 }

@@ -1,0 +1,186 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { ShutdownState } from '../src/health/shutdown.state.js';
+import { authHeaders, KEY, post, sseData, startApp, type RunningApp } from './support/app.js';
+import { writeConfig } from './support/config-file.js';
+import { chunk, completion, MockUpstream, reply, sleep } from './support/mock-upstream.js';
+
+const hello = { model: 'echo', messages: [{ role: 'user', content: 'secret prompt words' }] };
+
+describe('operations', () => {
+  const upstream = new MockUpstream();
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    await upstream.start();
+    const config = writeConfig(`
+providers:
+  up:
+    type: openai
+    baseURL: ${upstream.baseURL}
+    maxRetries: 0
+  echo:
+    type: echo
+models:
+  - name: echo
+    provider: echo
+  - name: remote
+    provider: up
+`);
+    running = await startApp({ API_KEYS: KEY, CONFIG_FILE: config, METRICS_TOKEN: 'metrics-secret', HEALTH_CACHE_MS: '0', MAX_BODY_BYTES: '2048' });
+  });
+  afterAll(async () => {
+    await running.close();
+    await upstream.stop();
+  });
+  beforeEach(() => upstream.reset((req, res) => (req.url.endsWith('/models') ? reply(res, 200, { object: 'list', data: [] }) : reply(res, 200, completion('m', 'ok')))));
+
+  it('answers liveness without a key', async () => {
+    const res = await fetch(`${running.url}/v1/health`);
+    expect([res.status, await res.json()]).toEqual([200, { status: 'ok' }]);
+  });
+
+  it('reports readiness per check, and flips to 503 when a provider is down', async () => {
+    const ok = await fetch(`${running.url}/v1/system-check`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ status: 'ok', checks: { 'provider:up': { status: 'up' } } });
+    upstream.reset((_req, res) => reply(res, 503, 'down'));
+    const down = await fetch(`${running.url}/v1/system-check`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ status: 'unavailable', checks: { 'provider:up': { status: 'down', error: 'answered 503' } } });
+  });
+
+  it('counts requests, tokens and latency in /metrics, behind METRICS_TOKEN', async () => {
+    const scrape = async () => (await fetch(`${running.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret' } })).text();
+    const count = (text: string, line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').at(-1) ?? 0);
+    const before = await scrape();
+    await post(`${running.url}/v1/chat/completions`, hello);
+    await post(`${running.url}/v1/chat/completions`, { ...hello, stream: true, stream_options: { include_usage: true } });
+    await post(`${running.url}/v1/chat/completions`, { ...hello, stream: true });
+    await post(`${running.url}/v1/chat/completions`, { ...hello, model: 'nope' });
+    await sleep(20);
+    const after = await scrape();
+    expect(count(after, 'gateway_requests_total{model="echo",provider="echo",status="200"}') - count(before, 'gateway_requests_total{model="echo",provider="echo",status="200"}')).toBe(3);
+    expect(count(after, 'gateway_requests_total{model="unresolved",provider="none",status="404"}')).toBeGreaterThanOrEqual(1);
+    expect(count(after, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}') - count(before, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}')).toBe(6);
+    expect(after).toContain('gateway_time_to_first_token_seconds_bucket{le="0.005",model="echo",provider="echo",stream="true"}');
+    expect(after).toContain('gateway_in_flight_streams 0');
+    expect(after).toContain('process_resident_memory_bytes');
+    expect((await fetch(`${running.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${running.url}/metrics`, { headers: authHeaders() })).status).toBe(401);
+  });
+
+  it('counts upstream errors by kind', async () => {
+    upstream.reset((_req, res) => reply(res, 500, { error: { message: 'x' } }));
+    await post(`${running.url}/v1/chat/completions`, { ...hello, model: 'remote' });
+    const text = await (await fetch(`${running.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret' } })).text();
+    expect(text).toMatch(/gateway_upstream_errors_total\{provider="up",kind="5xx"\} [1-9]/);
+  });
+
+  it('takes X-Request-Id or makes one, returns it, and logs one line per request without the prompt', async () => {
+    const given = await post(`${running.url}/v1/chat/completions`, hello, { ...authHeaders(), 'x-request-id': 'trace-abc-123' });
+    expect(given.headers.get('x-request-id')).toBe('trace-abc-123');
+    const made = await post(`${running.url}/v1/chat/completions`, hello);
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const hostile = await post(`${running.url}/v1/chat/completions`, hello, { ...authHeaders(), 'x-request-id': 'x'.repeat(500) });
+    expect(hostile.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    await sleep(20);
+    const lines = running.logs.filter((l) => l.reqId === 'trace-abc-123');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: 'request', status: 200, key: 'key-1', model: 'echo', provider: 'echo', promptTokens: 3, completionTokens: 3, path: '/v1/chat/completions' });
+    expect(lines[0].latencyMs).toEqual(expect.any(Number));
+    expect(JSON.stringify(running.logs)).not.toContain('secret prompt words');
+    expect(JSON.stringify(running.logs)).not.toContain(KEY);
+  });
+
+  it('refuses a body over MAX_BODY_BYTES with 413 and an OpenAI error body', async () => {
+    const r = await post(`${running.url}/v1/chat/completions`, { ...hello, messages: [{ role: 'user', content: 'x'.repeat(5000) }] });
+    expect(r.status).toBe(413);
+    expect(r.json).toMatchObject({ detail: expect.any(String), error: { type: 'invalid_request_error', code: 'payload_too_large' } });
+  });
+
+  it('sends no CORS headers unless CORS_ORIGINS is set', async () => {
+    const res = await fetch(`${running.url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('readiness while draining', () => {
+  it('answers 503 once shutdown has begun, while liveness stays 200', async () => {
+    const app = await startApp({ API_KEYS: KEY });
+    try {
+      expect((await fetch(`${app.url}/v1/system-check`)).status).toBe(200);
+      app.app.get(ShutdownState).begin();
+      const res = await fetch(`${app.url}/v1/system-check`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: 'unavailable', checks: { shutdown: { status: 'down', error: 'shutting down' } } });
+      expect((await fetch(`${app.url}/v1/health`)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('CORS_ORIGINS', () => {
+  it('allows the listed origins only', async () => {
+    const app = await startApp({ API_KEYS: KEY, CORS_ORIGINS: 'https://console.example' });
+    try {
+      const preflight = (origin: string) => fetch(`${app.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+      expect((await preflight('https://console.example')).headers.get('access-control-allow-origin')).toBe('https://console.example');
+      expect((await preflight('https://other.example')).headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('graceful shutdown (the built service as a process)', () => {
+  it('on SIGTERM: readiness 503, new connections refused, the stream in flight completes, exit 0', async () => {
+    const upstream = await new MockUpstream().start();
+    upstream.handler = async (req, res) => {
+      if (req.url.endsWith('/models')) return reply(res, 200, { data: [] });
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify(chunk('m', { role: 'assistant', content: '' }))}\n\n`);
+      for (let i = 0; i < 10; i++) {
+        await sleep(100);
+        res.write(`data: ${JSON.stringify(chunk('m', { content: `t${i} ` }))}\n\n`);
+      }
+      res.write(`data: ${JSON.stringify(chunk('m', {}, 'stop'))}\n\n`);
+      res.end('data: [DONE]\n\n');
+    };
+    const config = writeConfig(`providers:\n  up:\n    type: openai\n    baseURL: ${upstream.baseURL}\nmodels:\n  - name: slow\n    provider: up\n`);
+    const child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
+      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', API_KEYS: KEY, CONFIG_FILE: config, SHUTDOWN_GRACE_MS: '10000', HEALTH_CACHE_MS: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = once(child, 'exit');
+    try {
+      while (!/Listening on .*:(\d+)/.test(out)) {
+        if (child.exitCode !== null) throw new Error(out);
+        await sleep(20);
+      }
+      const base = `http://127.0.0.1:${/Listening on .*:(\d+)/.exec(out)![1]}`;
+      const streamText = post(`${base}/v1/chat/completions`, { model: 'slow', stream: true, messages: [{ role: 'user', content: 'go' }] });
+      while (upstream.requests.filter((r) => r.url.endsWith('/chat/completions')).length === 0) await sleep(10);
+      await sleep(150);
+      const readinessBefore = await fetch(`${base}/v1/system-check`);
+      expect(readinessBefore.status).toBe(200);
+      child.kill('SIGTERM');
+      await sleep(100);
+      await expect(fetch(`${base}/v1/health`)).rejects.toThrow();
+      const r = await streamText;
+      const frames = sseData(r.text);
+      expect(frames.at(-1)).toBe('[DONE]');
+      expect(frames.slice(0, -1).map((f) => JSON.parse(f).choices[0]?.delta.content ?? '').join('')).toBe('t0 t1 t2 t3 t4 t5 t6 t7 t8 t9 ');
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(out).toContain('draining');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await upstream.stop();
+    }
+  });
+});
