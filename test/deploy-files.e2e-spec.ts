@@ -51,7 +51,7 @@ describe('docker-compose.yml (no Docker engine here: parsed and its wiring check
     expect(Number(env.SHUTDOWN_GRACE_MS)).toBeLessThan(30_000);
   });
 
-  it.each(['config.yaml', 'config.ollama.yaml'])('mounts a CONFIG_FILE (%s) that the service\'s own validator accepts', (file) => {
+  it.each(['config.yaml', 'config.ollama.yaml', 'config.vllm.yaml'])('mounts a CONFIG_FILE (%s) that the service\'s own validator accepts', (file) => {
     const configPath = composeDefault(gateway.environment.CONFIG_FILE).replace('config.yaml', file);
     expect(configPath).toBe(`/config/${file}`);
     const mount = gateway.volumes.find((v: string) => v.endsWith(':/config:ro'));
@@ -65,6 +65,20 @@ describe('docker-compose.yml (no Docker engine here: parsed and its wiring check
     expect(services['ollama-pull'].depends_on.ollama.condition).toBe('service_healthy');
     const config = loadGatewayConfig({ CONFIG_FILE: new URL('deploy/config.ollama.yaml', root).pathname });
     expect((config.providers.ollama as { baseURL: string }).baseURL).toBe('http://ollama:11434/v1');
+  });
+
+  it('the vllm profile runs vLLM with runtime LoRA loading and the adapters the vllm config points at', () => {
+    const vllm = services.vllm;
+    expect(vllm.profiles).toEqual(['vllm']);
+    expect(vllm.environment.VLLM_ALLOW_RUNTIME_LORA_UPDATING).toBe('True');
+    expect(vllm.command).toEqual(expect.arrayContaining(['--enable-lora', '--max-loras']));
+    expect(vllm.volumes).toContain('./adapters:/adapters:ro');
+    const config = loadGatewayConfig({ CONFIG_FILE: new URL('deploy/config.vllm.yaml', root).pathname });
+    const provider = config.providers.vllm as { baseURL: string; adapters: { path: string; maxLoaded: number } };
+    expect(provider.baseURL).toBe('http://vllm:8000/v1');
+    expect(provider.adapters.path.startsWith('/adapters/')).toBe(true);
+    expect(Number(vllm.command[vllm.command.indexOf('--max-loras') + 1])).toBeGreaterThanOrEqual(provider.adapters.maxLoaded);
+    expect(config.models.find((m) => m.adapter)?.name).toBe('wandb-artifact:///*');
   });
 
   it('nginx balances over the gateway service and never buffers a stream', () => {

@@ -20,11 +20,20 @@ class RemoteProviderConfig {
   @IsOptional() @IsObject() headers?: Record<string, string>;
 }
 
+export class AdapterConfig {
+  /** The `lora_path` vLLM is told to load, with {entity}, {project}, {name} and {version} filled in. */
+  @IsString() @Matches(/\{name\}/, { message: 'path must contain {name}' }) path: string;
+  /** Adapters kept loaded per target; beyond it the least recently used idle one is unloaded. */
+  @IsOptional() @IsInt() @Min(1) maxLoaded: number = 8;
+}
+
 export class OpenAiProviderConfig extends RemoteProviderConfig {
   @IsIn(['openai']) declare type: 'openai';
   @IsUrl(URL_OPTIONS) baseURL: string;
   /** Largest reply body accepted from the upstream, in bytes. */
   @IsOptional() @IsInt() @Min(1024) maxResponseBytes: number = 64 * 1024 * 1024;
+  /** vLLM's runtime LoRA loading, for models declared with `adapter: true`. */
+  @IsOptional() @ValidateNested() @Type(() => AdapterConfig) adapters?: AdapterConfig;
 }
 
 export class AnthropicProviderConfig extends RemoteProviderConfig {

@@ -81,6 +81,13 @@ export function validateGatewayConfig(raw: unknown, source: string): GatewayConf
       model.targets?.forEach((t, j) => {
         if (!(t.provider in providers)) problems.push(`${place}.targets[${j}].provider: unknown provider '${t.provider}'`);
       });
+      if (model.adapter) {
+        if (!model.name.endsWith('*')) problems.push(`${place}.adapter: an adapter model's name must end with * (e.g. "wandb-artifact:///*")`);
+        for (const p of model.targets?.map((t) => t.provider) ?? [model.provider]) {
+          const provider = p ? providers[p] : undefined;
+          if (provider && !(provider.type === 'openai' && provider.adapters)) problems.push(`${place}.adapter: provider '${p}' declares no adapters`);
+        }
+      }
     });
     const names = new Set(models.map((m) => m.name));
     models.forEach((m, i) => {

@@ -29,6 +29,10 @@ export class MetricsService implements RouterEvents, RateLimitEvents {
   private readonly retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Retries of an upstream, by reason', labelNames: ['provider', 'reason'], registers: [this.registry] });
   private readonly fallbacks = new Counter({ name: 'gateway_fallbacks_total', help: 'Fallbacks from one model to the next', labelNames: ['from', 'to'], registers: [this.registry] });
   private readonly upstreamErrors = new Counter({ name: 'gateway_upstream_errors_total', help: 'Upstream failures by provider and kind', labelNames: ['provider', 'kind'], registers: [this.registry] });
+  private readonly adapterLoads = new Counter({ name: 'gateway_adapter_loads_total', help: 'LoRA adapters loaded', labelNames: ['provider'], registers: [this.registry] });
+  private readonly adapterUnloads = new Counter({ name: 'gateway_adapter_unloads_total', help: 'LoRA adapters unloaded to make room', labelNames: ['provider'], registers: [this.registry] });
+  private readonly adapterLoadSeconds = new Histogram({ name: 'gateway_adapter_load_duration_seconds', help: 'Time to load a LoRA adapter', labelNames: ['provider'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private readonly adapterHits = new Counter({ name: 'gateway_adapter_hits_total', help: 'Requests that found their adapter loaded, by adapter', labelNames: ['provider', 'adapter'], registers: [this.registry] });
   private readonly inFlight = new Gauge({ name: 'gateway_in_flight_requests', help: 'Chat-completion requests being served', registers: [this.registry] });
   private readonly streams = new Gauge({ name: 'gateway_in_flight_streams', help: 'Streams being written', registers: [this.registry] });
   private readonly storeErrors = new Counter({ name: 'gateway_rate_limit_store_errors_total', help: 'Rate-limit checks the store could not answer, by the policy applied', labelNames: ['policy'], registers: [this.registry] });
@@ -68,6 +72,19 @@ export class MetricsService implements RouterEvents, RateLimitEvents {
 
   upstreamError(provider: string, kind: string): void {
     this.upstreamErrors.inc({ provider, kind });
+  }
+
+  adapterLoaded(provider: string, _adapter: string, seconds: number): void {
+    this.adapterLoads.inc({ provider });
+    this.adapterLoadSeconds.observe({ provider }, seconds);
+  }
+
+  adapterUnloaded(provider: string): void {
+    this.adapterUnloads.inc({ provider });
+  }
+
+  adapterHit(provider: string, adapter: string): void {
+    this.adapterHits.inc({ provider, adapter });
   }
 
   storeError(policy: 'allow' | 'deny'): void {

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import type { FastifyRequest } from 'fastify';
 import { isModelAllowed } from '../auth/model-access.js';
 import { ModelRegistry } from '../providers/model-registry.js';
-import { ModelListDto } from './dto/model-list.dto.js';
+import { ModelListDto, type ModelDto } from './dto/model-list.dto.js';
 
 @ApiTags('models')
 @ApiBearerAuth('HTTPBearer')
@@ -14,12 +14,11 @@ export class ModelsController {
   constructor(@Inject(ModelRegistry) private readonly registry: ModelRegistry) {}
 
   @Get()
-  @ApiOperation({ operationId: 'list_models_v1_models_get', summary: 'List models', description: 'The model names this service serves (those the key may use), in OpenAI\'s list shape.' })
+  @ApiOperation({ operationId: 'list_models_v1_models_get', summary: 'List models', description: 'The model names this service serves (those the key may use), in OpenAI\'s list shape, then the trained checkpoints loaded now (`checkpoint: true`).' })
   @ApiOkResponse({ type: ModelListDto, description: 'The configured model names.' })
   list(@Req() req: FastifyRequest): ModelListDto {
-    return {
-      object: 'list',
-      data: this.registry.names().filter((id) => isModelAllowed(req.caller, id)).map((id) => ({ id, object: 'model', created: this.created, owned_by: this.registry.ownerOf(id) })),
-    };
+    const configured = this.registry.names().map((id): ModelDto => ({ id, object: 'model', created: this.created, owned_by: this.registry.ownerOf(id) }));
+    const checkpoints = this.registry.loadedCheckpoints().map((c): ModelDto => ({ id: c.id, object: 'model', created: this.created, owned_by: c.provider, checkpoint: true }));
+    return { object: 'list', data: [...configured, ...checkpoints].filter((m) => isModelAllowed(req.caller, m.id)) };
   }
 }

@@ -3,15 +3,19 @@ import { AnthropicBackend } from './anthropic/anthropic.backend.js';
 import { EchoBackend } from './echo/echo.backend.js';
 import type { ModelBackend } from './model-backend.js';
 import { NO_RETRIES, type RetryPolicy } from './model-registry.js';
+import type { RouterEvents } from './router-events.js';
 import { OpenAiCompatibleBackend } from './openai-compatible/openai-compatible.backend.js';
 
 /** Builds the backend a provider entry describes: one line per backend type. */
-export async function createBackend(name: string, config: ProviderConfig): Promise<ModelBackend> {
+export async function createBackend(name: string, config: ProviderConfig, events: RouterEvents): Promise<ModelBackend> {
   switch (config.type) {
     case 'echo':
       return new EchoBackend();
     case 'openai':
-      return new OpenAiCompatibleBackend({ name, baseURL: config.baseURL, apiKey: config.apiKey, timeoutMs: config.timeoutMs, headers: config.headers, maxResponseBytes: config.maxResponseBytes });
+      return new OpenAiCompatibleBackend(
+        { name, baseURL: config.baseURL, apiKey: config.apiKey, timeoutMs: config.timeoutMs, headers: config.headers, maxResponseBytes: config.maxResponseBytes, adapters: config.adapters },
+        events,
+      );
     case 'anthropic':
       return new AnthropicBackend({ name, baseURL: config.baseURL, apiKey: config.apiKey, version: config.version, defaultMaxTokens: config.defaultMaxTokens, timeoutMs: config.timeoutMs, headers: config.headers });
     case 'llama-cpp': {

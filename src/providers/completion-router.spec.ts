@@ -26,7 +26,8 @@ const body = { model: 'm', messages: [] };
 
 function setup(backends: Record<string, ModelBackend>, routes: ConstructorParameters<typeof ModelRegistry>[1]) {
   const events: string[] = [];
-  const recorder: RouterEvents = { retry: (p, r) => events.push(`retry ${p} ${r}`), fallback: (f, t) => events.push(`fallback ${f}->${t}`), upstreamError: (p, k) => events.push(`error ${p} ${k}`) };
+  const recorder: RouterEvents = {
+    retry: (p, r) => events.push(`retry ${p} ${r}`), fallback: (f, t) => events.push(`fallback ${f}->${t}`), upstreamError: (p, k) => events.push(`error ${p} ${k}`), adapterLoaded() {}, adapterUnloaded() {}, adapterHit() {} };
   const registry = new ModelRegistry(new Map(Object.entries(backends).map(([n, b]) => [n, entry(n, b)])), routes);
   return { registry, router: new CompletionRouter(registry, recorder), events };
 }

@@ -54,7 +54,7 @@ export class CompletionRouter {
   }
 
   private request(model: ResolvedModel, target: ResolvedTarget, body: ChatRequestBody, rawBody: string | undefined): BackendRequest {
-    return { body, rawBody, requestedModel: model.requestedModel, model: target.model };
+    return { body, rawBody, requestedModel: model.requestedModel, model: target.model, adapter: target.adapter || undefined };
   }
 
   private async run<T>(model: ResolvedModel, signal: AbortSignal, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T>> {

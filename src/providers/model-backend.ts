@@ -14,6 +14,8 @@ export interface BackendRequest {
   requestedModel: string;
   /** The model name the backend's own API expects. */
   model: string;
+  /** `model` names a trained checkpoint to load as a LoRA adapter (backends that load adapters only). */
+  adapter?: boolean;
 }
 
 export interface CompletionUsage {
@@ -64,6 +66,10 @@ export interface ModelBackend {
   readonly kind: string;
   complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion>;
   stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk>;
+  /** Whether the backend already holds this model ready (a loaded adapter): routing prefers it. */
+  holds?(model: string): boolean;
+  /** Models held ready beyond the configured names (loaded adapters), as backend model names. */
+  loadedModels?(): string[];
   /** Readiness: resolves when the backend can serve, rejects with the reason when not. */
   check?(signal: AbortSignal): Promise<void>;
   /** Releases pools, models and timers at shutdown. */

@@ -1,5 +1,6 @@
 import { UnknownModelError } from '../common/errors/api-error.js';
 import type { ModelBackend } from './model-backend.js';
+import { parseCheckpoint } from './openai-compatible/checkpoint-name.js';
 
 /** How a provider is retried and cooled down. */
 export interface RetryPolicy {
@@ -26,6 +27,8 @@ export interface ModelRoute {
   targets: { provider: string; model?: string; weight: number }[];
   /** Model names tried in order when every try of this one failed. */
   fallbacks?: string[];
+  /** The matched rest names a trained checkpoint, loaded as a LoRA adapter. */
+  adapter?: boolean;
 }
 
 /** One place a request can go. */
@@ -34,6 +37,8 @@ export interface ResolvedTarget {
   /** The model name the provider is asked for. */
   model: string;
   weight: number;
+  /** `model` is a checkpoint to load as a LoRA adapter. */
+  adapter: boolean;
 }
 
 /** A model name resolved to where it can be served. */
@@ -88,11 +93,25 @@ export class ModelRegistry {
     return this.providerEntries;
   }
 
+  /** Loaded checkpoints, by the name clients use (the adapter route's prefix and the adapter's id). */
+  loadedCheckpoints(): { id: string; provider: string }[] {
+    const out: { id: string; provider: string }[] = [];
+    for (const route of this.routes) {
+      if (!route.adapter) continue;
+      const prefix = route.name.slice(0, -1);
+      for (const t of route.targets) {
+        for (const id of this.providerEntries.get(t.provider)!.backend.loadedModels?.() ?? []) out.push({ id: `${prefix}${id}`, provider: t.provider });
+      }
+    }
+    return out;
+  }
+
   private toResolved(requestedModel: string, route: ModelRoute, defaultModel: string): ResolvedModel {
+    const model = route.adapter ? parseCheckpoint(defaultModel, requestedModel).id : defaultModel;
     return {
       requestedModel,
       routeName: route.name,
-      targets: route.targets.map((t) => ({ provider: this.providerEntries.get(t.provider)!, model: t.model ?? defaultModel, weight: t.weight })),
+      targets: route.targets.map((t) => ({ provider: this.providerEntries.get(t.provider)!, model: route.adapter ? model : (t.model ?? model), weight: t.weight, adapter: route.adapter === true })),
       fallbacks: route.fallbacks ?? [],
     };
   }

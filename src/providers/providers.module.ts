@@ -7,11 +7,11 @@ import { ModelRegistry, type ProviderEntry } from './model-registry.js';
 import { ROUTER_EVENTS, type RouterEvents } from './router-events.js';
 
 /** Builds every configured backend (loading local models) and the registry over them. */
-async function registryFactory(config: ConfigType<typeof gatewayConfig>): Promise<ModelRegistry> {
+async function registryFactory(config: ConfigType<typeof gatewayConfig>, events: RouterEvents): Promise<ModelRegistry> {
   const entries = new Map<string, ProviderEntry>();
   try {
     for (const [name, provider] of Object.entries(config.providers)) {
-      entries.set(name, { name, backend: await createBackend(name, provider), policy: retryPolicy(provider) });
+      entries.set(name, { name, backend: await createBackend(name, provider, events), policy: retryPolicy(provider) });
     }
   } catch (err) {
     await Promise.allSettled([...entries.values()].map((e) => e.backend.close?.()));
@@ -21,6 +21,7 @@ async function registryFactory(config: ConfigType<typeof gatewayConfig>): Promis
     name: m.name,
     targets: m.targets ?? [{ provider: m.provider!, model: m.model, weight: 1 }],
     fallbacks: m.fallbacks,
+    adapter: m.adapter,
   }));
   new Logger('Providers').log(`Serving ${routes.map((r) => r.name).join(', ')} from ${[...entries.keys()].join(', ')}`);
   return new ModelRegistry(entries, routes);
@@ -30,7 +31,7 @@ async function registryFactory(config: ConfigType<typeof gatewayConfig>): Promis
 @Module({
   imports: [ConfigModule.forFeature(gatewayConfig)],
   providers: [
-    { provide: ModelRegistry, useFactory: registryFactory, inject: [gatewayConfig.KEY] },
+    { provide: ModelRegistry, useFactory: registryFactory, inject: [gatewayConfig.KEY, ROUTER_EVENTS] },
     {
       provide: CompletionRouter,
       useFactory: (registry: ModelRegistry, events: RouterEvents) => new CompletionRouter(registry, events),

@@ -33,6 +33,9 @@ export class TargetHealth {
    */
   pick(targets: readonly ResolvedTarget[], tried: ReadonlySet<ResolvedTarget>, random: () => number = Math.random): ResolvedTarget {
     if (targets.length === 1) return targets[0];
+    // A target that already holds the model (a loaded adapter) wins while it is healthy.
+    const holding = targets.filter((t) => t.adapter && !tried.has(t) && !this.isCooling(t) && t.provider.backend.holds?.(t.model));
+    if (holding.length > 0) targets = holding;
     const fresh = targets.filter((t) => !tried.has(t) && !this.isCooling(t) && t.weight > 0);
     const pool = fresh.length > 0 ? fresh : targets.filter((t) => !this.isCooling(t) && t.weight > 0);
     const candidates = pool.length > 0 ? pool : targets;

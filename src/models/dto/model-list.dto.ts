@@ -14,6 +14,9 @@ export class ModelDto {
 
   @ApiProperty({ type: 'string', description: 'The provider that serves it.', example: 'echo' })
   owned_by: string;
+
+  @ApiProperty({ type: 'boolean', required: false, description: 'A trained checkpoint loaded now as a LoRA adapter.' })
+  checkpoint?: boolean;
 }
 
 /** OpenAI's model list. */

@@ -1,5 +1,5 @@
 import { errors as undiciErrors } from 'undici';
-import { UpstreamError, UpstreamTimeoutError } from '../../common/errors/api-error.js';
+import { ApiError, UpstreamError, UpstreamTimeoutError } from '../../common/errors/api-error.js';
 
 /** Statuses worth another try: the request was fine, the upstream was not. */
 export function isRetryableStatus(status: number): boolean {
@@ -20,6 +20,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 
 /** The message inside an OpenAI- or Anthropic-shaped error body, if there is one. */
 function messageOf(body: unknown): string | undefined {
+  const top = (body as { message?: unknown } | null)?.message;
+  if (typeof top === 'string') return top;
   const error = (body as { error?: unknown } | null)?.error;
   if (typeof error === 'string') return error;
   const message = (error as { message?: unknown } | null)?.message;
@@ -51,7 +53,7 @@ export class DeadlineExceeded extends Error {
  * A client abort is returned unchanged: nobody is left to answer.
  */
 export function fromTransportError(provider: string, err: unknown, signal: AbortSignal, timeoutMs: number): unknown {
-  if (err instanceof UpstreamError || err instanceof UpstreamTimeoutError) return err;
+  if (err instanceof ApiError) return err;
   if (signal.aborted) {
     return signal.reason instanceof DeadlineExceeded ? new UpstreamTimeoutError(provider, timeoutMs) : err;
   }

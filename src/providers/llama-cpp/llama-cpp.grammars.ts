@@ -2,6 +2,21 @@ import type { Logger } from '@nestjs/common';
 import type { Llama, LlamaGrammar } from 'node-llama-cpp';
 import { type ResponseFormat, tightenNumberRules } from './llama-cpp.mapper.js';
 
+/** JSON-schema keywords node-llama-cpp's grammar enforces, and annotations that constrain nothing. */
+const ENFORCED = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'minLength', 'maxLength', 'enum', 'const', 'oneOf', 'format', '$defs', '$ref']);
+const ANNOTATIONS = new Set(['title', 'description', '$schema', '$id', '$comment', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly']);
+
+/** The keywords of a schema (and its subschemas) that the grammar leaves unenforced, such as `anyOf`, `pattern` or `minimum`. */
+export function unenforcedKeywords(schema: unknown, found = new Set<string>()): string[] {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return [...found];
+  const node = schema as Record<string, unknown>;
+  for (const key of Object.keys(node)) if (!ENFORCED.has(key) && !ANNOTATIONS.has(key)) found.add(key);
+  const children = [node.items, node.additionalProperties, ...[node.properties, node.$defs].flatMap((m) => (m && typeof m === 'object' ? Object.values(m) : []))];
+  for (const list of [node.prefixItems, node.oneOf, node.items]) if (Array.isArray(list)) children.push(...list);
+  for (const child of children) unenforcedKeywords(child, found);
+  return [...found];
+}
+
 /**
  * Grammars that enforce `response_format`, compiled once per schema text and kept in a small LRU:
  * compiling costs milliseconds, and a client may send many schemas.
@@ -32,6 +47,8 @@ export class GrammarCache {
   /** A schema node-llama-cpp cannot compile falls back to plain JSON, with a warning. */
   private async compile(format: ResponseFormat): Promise<LlamaGrammar> {
     const { llama } = this;
+    const unenforced = format.type === 'json_schema' ? unenforcedKeywords(format.schema) : [];
+    if (unenforced.length) this.logger.warn(`Not enforcing these json_schema keywords (the output may not follow them): ${unenforced.join(', ')}`);
     let base: LlamaGrammar;
     try {
       base = format.type === 'json_schema' ? await llama.createGrammarForJsonSchema(format.schema as never) : await llama.getGrammarFor('json');

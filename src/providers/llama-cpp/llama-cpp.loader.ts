@@ -58,6 +58,8 @@ export class LlamaCppLoadError extends Error {
   constructor(modelPath: string, reason: string) {
     super(`llama-cpp: cannot load the model at ${modelPath}: ${reason}`);
     this.name = 'LlamaCppLoadError';
+    // A bad path or file is the operator's to fix, not a bug: Nest's start-up handler prints `stack`, so it holds no frames.
+    this.stack = `${this.name}: ${this.message}`;
   }
 }
 

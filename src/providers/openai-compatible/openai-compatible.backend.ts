@@ -7,6 +7,9 @@ import { readSseData } from '../http/sse-reader.js';
 import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
+import type { RouterEvents } from '../router-events.js';
+import { parseCheckpoint } from './checkpoint-name.js';
+import { LoraAdapters, type AdapterSettings } from './lora-adapters.js';
 import { upstreamBody, withRequestedModel } from './openai-compatible.mapper.js';
 
 export interface OpenAiCompatibleOptions {
@@ -20,7 +23,16 @@ export interface OpenAiCompatibleOptions {
   headers?: Record<string, string>;
   /** Largest reply body accepted from the upstream. */
   maxResponseBytes?: number;
+  /** vLLM runtime LoRA loading for `adapter` requests. */
+  adapters?: AdapterSettings;
 }
+
+/** vLLM's answer for a model (adapter) it does not serve. */
+function isModelMissing(err: unknown): boolean {
+  return err instanceof UpstreamError && err.status === 404 && /does not exist|not found/i.test(err.message);
+}
+
+const NO_RELEASE = (): void => undefined;
 
 const ERROR_BODY_LIMIT = 1024 * 1024;
 
@@ -30,18 +42,34 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   private readonly target: UpstreamTarget;
   private readonly headers: Record<string, string>;
   private readonly path: string;
+  private readonly adapters?: LoraAdapters;
 
-  constructor(private readonly options: OpenAiCompatibleOptions) {
+  constructor(
+    private readonly options: OpenAiCompatibleOptions,
+    events: RouterEvents,
+  ) {
     this.target = createUpstreamPool(options.baseURL);
     this.path = `${this.target.basePath}/chat/completions`;
     this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...options.headers };
     if (options.apiKey) this.headers.authorization = `Bearer ${options.apiKey}`;
+    if (options.adapters) this.adapters = new LoraAdapters(options.name, this.target, this.headers, options.adapters, events);
+  }
+
+  holds(model: string): boolean {
+    return this.adapters?.holds(model) ?? false;
+  }
+
+  loadedModels(): string[] {
+    return this.adapters?.list() ?? [];
   }
 
   async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
     const deadline = new Deadline(signal, this.options.timeoutMs);
+    let release: () => void = NO_RELEASE;
     try {
-      const res = await this.send(request, deadline.signal);
+      const sent = await this.send(request, deadline.signal);
+      release = sent.release;
+      const res = sent.res;
       const { text, truncated } = await readText(res.body, this.options.maxResponseBytes ?? 64 * 1024 * 1024);
       if (truncated) throw this.invalidReply('is larger than the configured limit');
       let reply: ChatCompletion;
@@ -55,6 +83,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     } catch (err) {
       throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
     } finally {
+      release();
       deadline.dispose();
     }
   }
@@ -63,8 +92,11 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     const deadline = new Deadline(signal, this.options.timeoutMs);
     let res: Dispatcher.ResponseData | undefined;
     let finished = false;
+    let release: () => void = NO_RELEASE;
     try {
-      res = await this.send(request, deadline.signal);
+      const sent = await this.send(request, deadline.signal);
+      release = sent.release;
+      res = sent.res;
       for await (const data of readSseData(res.body)) {
         deadline.touch();
         if (data === '[DONE]') return;
@@ -83,6 +115,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     } catch (err) {
       throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
     } finally {
+      release();
       deadline.dispose();
       if (res && !res.body.destroyed) res.body.destroy();
     }
@@ -97,13 +130,35 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     await this.target.pool.close();
   }
 
-  /** Sends the request; an HTTP error answer becomes an UpstreamError (its body read, bounded). */
-  private async send(request: BackendRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  /**
+   * Sends the request, first loading its LoRA adapter when it names one. A target that answers
+   * that the adapter does not exist (it restarted) gets it loaded again, once.
+   */
+  private async send(request: BackendRequest, signal: AbortSignal): Promise<{ res: Dispatcher.ResponseData; release: () => void }> {
+    if (!request.adapter || !this.adapters) return { res: await this.post(request, request.model, signal), release: NO_RELEASE };
+    const checkpoint = parseCheckpoint(request.model, request.requestedModel);
+    for (let reloaded = false; ; reloaded = true) {
+      const lease = await this.adapters.acquire(checkpoint, signal);
+      try {
+        return { res: await this.post(request, lease.loraName, signal), release: lease.release };
+      } catch (err) {
+        lease.release();
+        if (!isModelMissing(err)) throw err;
+        this.adapters.forget(checkpoint.id);
+        if (reloaded) {
+          throw new UpstreamError(this.options.name, 502, `The upstream '${this.options.name}' does not serve the checkpoint '${checkpoint.id}' even after loading it again.`, false, undefined, undefined, 'adapter_unavailable');
+        }
+      }
+    }
+  }
+
+  /** POSTs the chat request for `model`; an HTTP error answer becomes an UpstreamError (its body read, bounded). */
+  private async post(request: BackendRequest, model: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
     const res = await this.target.pool.request({
       method: 'POST',
       path: this.path,
       headers: this.headers,
-      body: upstreamBody(request.body, request.rawBody, request.model),
+      body: upstreamBody(request.body, request.rawBody, model),
       signal,
     });
     if (res.statusCode >= 400) {
