@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiResponse, ApiTags, ApiUnprocessableEntityResponse, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastApiValidationPipe } from '../common/validation/fastapi-validation.pipe.js';
 import type { ChatRequestBody } from '../providers/model-backend.js';
@@ -7,6 +7,7 @@ import { ChatCompletionsService } from './chat-completions.service.js';
 import { CHAT_COMPLETION_REQUEST_EXAMPLES, ChatCompletionRequestDto } from './dto/chat-completion-request.dto.js';
 import { CHAT_COMPLETION_EXAMPLE, CHAT_COMPLETION_STREAM_EXAMPLE, ChatCompletionResponseDto } from './dto/chat-completion-response.dto.js';
 import { ChatMessageDto } from './dto/chat-message.dto.js';
+import { ErrorResponseDto } from './dto/error-response.dto.js';
 import { HTTP_VALIDATION_ERROR_EXAMPLE, HttpValidationErrorDto } from './dto/http-validation-error.dto.js';
 import { abortOnClientGone, CompletionResponder } from './completion-responder.js';
 
@@ -36,6 +37,14 @@ export class ChatCompletionsController {
     },
   })
   @ApiUnprocessableEntityResponse({ type: HttpValidationErrorDto, description: '検証エラー', examples: { missing_model: { summary: 'No model', value: HTTP_VALIDATION_ERROR_EXAMPLE } } })
+  @ApiResponse({ status: 401, type: ErrorResponseDto, description: 'Missing or unknown key (with `WWW-Authenticate: Bearer`).' })
+  @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'The key may not use this model (`permission_error`).' })
+  @ApiResponse({ status: 404, type: ErrorResponseDto, description: 'Unknown model (`model_not_found`).' })
+  @ApiResponse({ status: 413, type: ErrorResponseDto, description: 'Body over `MAX_BODY_BYTES`.' })
+  @ApiResponse({ status: 429, type: ErrorResponseDto, description: 'Over the key\'s `rpm`/`tpm` (with `Retry-After`), or the upstream\'s own rate limit.' })
+  @ApiResponse({ status: 502, type: ErrorResponseDto, description: 'The upstream failed after retries and fallbacks.' })
+  @ApiResponse({ status: 503, type: ErrorResponseDto, description: 'A local model\'s queue is full (with `Retry-After`).' })
+  @ApiResponse({ status: 504, type: ErrorResponseDto, description: 'The upstream did not answer within its `timeoutMs`.' })
   async create(
     @Body(FastApiValidationPipe) body: ChatCompletionRequestDto,
     @Req() req: FastifyRequest,
