@@ -1,3 +1,4 @@
+import { ApiError } from '../../common/errors/api-error.js';
 import type { ChatRequestBody } from '../model-backend.js';
 
 /**
@@ -6,7 +7,12 @@ import type { ChatRequestBody } from '../model-backend.js';
  */
 export function upstreamBody(body: ChatRequestBody, rawBody: string | undefined, model: string): string {
   if (rawBody !== undefined && body.model === model) return rawBody;
-  return JSON.stringify({ ...body, model });
+  try {
+    return JSON.stringify({ ...body, model });
+  } catch {
+    // JSON.parse takes any depth; JSON.stringify recurses and runs out of stack on hostile nesting.
+    throw new ApiError(400, 'The request body nests too deeply to be forwarded.', 'invalid_request_error', 'body_too_deep');
+  }
 }
 
 /** The model name the client asked for, written over the upstream's in a reply or chunk. */
