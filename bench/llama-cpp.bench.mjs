@@ -1,10 +1,15 @@
-// Tokens/s of node-llama-cpp called directly vs LlamaCppBackend.stream() on the same tiny GGUF,
-// same threads, prompts, sampling and max_tokens. Run after `npm run build`:
-//   node bench/llama-cpp.bench.mjs [--threads 1] [--rounds 9] [--max-tokens 256]
-// Another variant (e.g. HTTP through the service) is one more entry in `variants`: a function
-// (prompt, params) => Promise<{ tokens, ttftMs }> passed to runBench().
+// Tokens/s of node-llama-cpp called directly vs LlamaCppBackend.stream() vs the built service
+// streaming over HTTP, on the same generated GGUF, same threads, prompts, sampling and max_tokens.
+// The product requirement: the service keeps >= 95% of direct tokens/s. Run after `npm run build`:
+//   node bench/llama-cpp.bench.mjs [--threads 1] [--rounds 9] [--max-tokens 256] [--model tiny|small]
+// `tiny` (~0.5 MB, ~3000 tok/s on one core) magnifies per-token costs; `small` (~110 MB of random
+// weights, ~130 tok/s) is nearer a real model's token time.
+// A variant is an object { generate(messages, params) => Promise<{ tokens, ttftMs }>, close() } passed to runBench().
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { Agent, request } from 'node:http';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,6 +21,9 @@ export const PROMPTS = [
   [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'what is in the box and who will get it' }],
   [{ role: 'user', content: 'tell me about the sea' }, { role: 'assistant', content: 'it is big' }, { role: 'user', content: 'and the sky' }],
 ];
+
+/** Shapes of the generated model (see writeTinyGguf). */
+export const MODEL_SHAPES = { tiny: {}, small: { embedding: 512, layers: 8, heads: 8, headsKv: 8, feedForward: 1536 } };
 
 /** OpenAI-style sampling shared by every variant. */
 export const defaultParams = { maxTokens: 256, temperature: 0.8, topP: 0.95, topK: 40, seed: 1234 };
@@ -83,6 +91,88 @@ export async function backendVariant(modelPath, { threads, contextSize }) {
   };
 }
 
+/**
+ * The built service (`node dist/main.js`) as a child process with a CONFIG_FILE serving the model,
+ * streamed over HTTP on a kept-alive connection as a client would; tokens from the usage chunk.
+ */
+export async function serviceVariant(modelPath, { threads, contextSize }) {
+  const dir = await mkdtemp(join(tmpdir(), 'llama-cpp-bench-service-'));
+  const configFile = join(dir, 'config.yaml');
+  const provider = { type: 'llama-cpp', modelPath, contextSize, threads, gpu: false, parallel: 1 };
+  await writeFile(configFile, `${JSON.stringify({ providers: { tiny: provider }, models: [{ name: 'tiny', provider: 'tiny' }] }, null, 2)}\n`);
+  const key = 'sk-bench-0123456789';
+  const child = spawn(process.execPath, [join(here, '../dist/main.js')], {
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', API_KEYS: key, CONFIG_FILE: configFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (d) => (output = (output + d.toString()).slice(-4000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = once(child, 'exit');
+  // Never leave the service behind, even when the bench dies.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    process.off('exit', killOnExit);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  let port;
+  while (!(port = /Listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1])) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the service did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  return {
+    generate(messages, p) {
+      const body = JSON.stringify({
+        model: 'tiny', messages, max_tokens: p.maxTokens, temperature: p.temperature, top_p: p.topP, top_k: p.topK, seed: p.seed,
+        stream: true, stream_options: { include_usage: true },
+      });
+      return new Promise((resolve, reject) => {
+        const started = performance.now();
+        const req = request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+          let ttftMs;
+          let tokens = 0;
+          let pending = '';
+          let done = false;
+          res.setEncoding('utf8');
+          res.on('data', (text) => {
+            pending += text;
+            let end;
+            while ((end = pending.indexOf('\n\n')) >= 0) {
+              const frame = pending.slice(6, end);
+              pending = pending.slice(end + 2);
+              if (frame === '[DONE]') done = true;
+              else if (ttftMs === undefined && frame.includes('"content":"') && !frame.includes('"content":""')) ttftMs = performance.now() - started;
+              else if (frame.includes('"usage"')) tokens = JSON.parse(frame).usage?.completion_tokens ?? 0;
+            }
+          });
+          res.on('end', () => (res.statusCode === 200 && done ? resolve({ tokens, ttftMs }) : reject(new Error(`HTTP ${res.statusCode}: ${pending}`))));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    async close() {
+      agent.destroy();
+      await stop();
+    },
+  };
+}
+
 /** Warm-up, then rounds in which every variant runs every prompt once; the variants' order flips each round. */
 export async function runBench(variants, { rounds = 9, warmup = 3, params = defaultParams, prompts = PROMPTS, log = console.log } = {}) {
   const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, { tps: [], ttft: [] }]));
@@ -115,39 +205,62 @@ export async function runBench(variants, { rounds = 9, warmup = 3, params = defa
 
 async function main() {
   const { values } = parseArgs({
-    options: { threads: { type: 'string', default: '1' }, rounds: { type: 'string', default: '9' }, 'max-tokens': { type: 'string', default: '256' } },
+    options: {
+      threads: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '9' },
+      'max-tokens': { type: 'string', default: '256' },
+      model: { type: 'string', default: 'tiny' },
+    },
   });
+  const shape = MODEL_SHAPES[values.model];
+  if (!shape) throw new Error(`--model must be one of ${Object.keys(MODEL_SHAPES).join(', ')}`);
   const threads = Number(values.threads);
   const params = { ...defaultParams, maxTokens: Number(values['max-tokens']) };
   const contextSize = 2048;
   const { writeTinyGguf } = await import(pathToFileURL(join(here, '../dist/providers/llama-cpp/tiny-gguf.js')).href);
   const dir = await mkdtemp(join(tmpdir(), 'llama-cpp-bench-'));
   const modelPath = join(dir, 'tiny.gguf');
-  await writeTinyGguf(modelPath, { contextLength: contextSize });
+  await writeTinyGguf(modelPath, { ...shape, contextLength: contextSize });
   const variants = {};
   try {
     // The backend first: node-llama-cpp routes llama.cpp's log only to the first runtime of a process.
     variants.backend = await backendVariant(modelPath, { threads, contextSize });
     variants.direct = await directVariant(modelPath, { threads, contextSize });
-    const results = await runBench({ direct: variants.direct, backend: variants.backend }, { rounds: Number(values.rounds), params });
-    const ratio = results.backend.medianTokensPerSecond / results.direct.medianTokensPerSecond;
-    console.log('\nvariant   median tok/s   median TTFT ms');
+    variants.service = await serviceVariant(modelPath, { threads, contextSize });
+    const results = await runBench(variants, { rounds: Number(values.rounds), params });
+    const direct = results.direct.medianTokensPerSecond;
+    const ratio = results.backend.medianTokensPerSecond / direct;
+    const serviceRatio = results.service.medianTokensPerSecond / direct;
+    // Each round runs every variant back to back, so a per-round ratio cancels most of the load that drifts between rounds.
+    const pairedServiceRatio = median(results.service.tokensPerSecondByRound.map((x, i) => x / results.direct.tokensPerSecondByRound[i]));
+    console.log('\nvariant   median tok/s   median TTFT ms   vs direct');
     for (const [name, r] of Object.entries(results)) {
-      console.log(`${name.padEnd(9)} ${r.medianTokensPerSecond.toFixed(0).padStart(12)}   ${r.medianTtftMs.toFixed(2).padStart(14)}`);
+      console.log(`${name.padEnd(9)} ${r.medianTokensPerSecond.toFixed(0).padStart(12)}   ${r.medianTtftMs.toFixed(2).padStart(14)}   ${(r.medianTokensPerSecond / direct).toFixed(3).padStart(9)}`);
     }
     console.log(`backend / direct: ${ratio.toFixed(3)}`);
+    console.log(`service / direct: ${serviceRatio.toFixed(3)}, median of per-round ratios ${pairedServiceRatio.toFixed(3)} (requirement >= 0.95)`);
+    // What the service adds per token weighs against a real model's token time, not the tiny model's ~0.3 ms.
+    const overheadUs = (1 / results.service.medianTokensPerSecond - 1 / direct) * 1e6;
+    const ttftOverheadMs = results.service.medianTtftMs - results.direct.medianTtftMs;
+    console.log(`the service adds ${overheadUs.toFixed(0)} µs per token and ${ttftOverheadMs.toFixed(2)} ms to the first token`);
     const report = {
       date: new Date().toISOString(),
       node: process.version,
       cpus: availableParallelism(),
       cpuModel: cpus()[0]?.model,
-      model: { bytes: (await stat(modelPath)).size, contextSize },
+      // Other work on the machine moves these figures: the 1/5/15-minute load averages when the bench ended.
+      loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+      model: { shape: values.model, bytes: (await stat(modelPath)).size, contextSize },
       threads,
       params,
       prompts: PROMPTS.length,
       rounds: Number(values.rounds),
       results,
       backendOverDirect: Number(ratio.toFixed(4)),
+      serviceOverDirect: Number(serviceRatio.toFixed(4)),
+      serviceOverDirectPerRoundMedian: Number(pairedServiceRatio.toFixed(4)),
+      serviceOverheadUsPerToken: Math.round(overheadUs),
+      serviceTtftOverheadMs: Number(ttftOverheadMs.toFixed(2)),
     };
     await writeFile(join(here, 'llama-cpp-results.json'), `${JSON.stringify(report, null, 2)}\n`);
   } finally {
