@@ -1,5 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { authHeaders, post, startApp, type RunningApp } from './support/app.js';
 import { sleep } from './support/mock-upstream.js';
+import { spawnService } from './support/service-process.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -70,32 +70,23 @@ describe('SIGHUP', () => {
   it('makes a running service re-read API_KEYS_FILE', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.yaml');
     writeFileSync(file, stringify([{ name: 'first', sha256: sha('sk-first') }]));
-    const child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const service = await spawnService({ API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' });
     try {
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      while (!/Listening on .*:(\d+)/.test(out)) {
-        if (child.exitCode !== null) throw new Error(`service exited: ${out}`);
-        await sleep(20);
-      }
-      const url = `http://127.0.0.1:${/Listening on .*:(\d+)/.exec(out)![1]}/v1/models`;
+      if (!service.url) throw new Error(`service did not start: ${service.out()}`);
+      const url = `${service.url}/v1/models`;
       const status = async (key: string) => (await fetch(url, { headers: authHeaders(key) })).status;
       writeFileSync(file, stringify([{ name: 'second', sha256: sha('sk-second') }]));
       await sleep(200);
       expect(await status('sk-second')).toBe(401);
-      child.kill('SIGHUP');
+      service.child.kill('SIGHUP');
       await sleep(200);
       expect(await status('sk-second')).toBe(200);
       expect(await status('sk-first')).toBe(401);
-      expect(out).not.toContain('sk-second');
-      expect(out).not.toContain(sha('sk-second'));
+      expect(service.out()).not.toContain('sk-second');
+      expect(service.out()).not.toContain(sha('sk-second'));
     } finally {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      service.child.kill('SIGTERM');
+      await service.exited;
     }
   });
 });

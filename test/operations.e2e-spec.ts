@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { ShutdownState } from '../src/health/shutdown.state.js';
 import { authHeaders, KEY, post, sseData, startApp, type RunningApp } from './support/app.js';
 import { writeConfig } from './support/config-file.js';
 import { chunk, completion, MockUpstream, reply, sleep } from './support/mock-upstream.js';
+import { spawnService } from './support/service-process.js';
 
 const hello = { model: 'echo', messages: [{ role: 'user', content: 'secret prompt words' }] };
 
@@ -149,20 +148,11 @@ describe('graceful shutdown (the built service as a process)', () => {
       res.end('data: [DONE]\n\n');
     };
     const config = writeConfig(`providers:\n  up:\n    type: openai\n    baseURL: ${upstream.baseURL}\nmodels:\n  - name: slow\n    provider: up\n`);
-    const child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', API_KEYS: KEY, CONFIG_FILE: config, SHUTDOWN_GRACE_MS: '10000', HEALTH_CACHE_MS: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const exited = once(child, 'exit');
+    const service = await spawnService({ API_KEYS: KEY, CONFIG_FILE: config, SHUTDOWN_GRACE_MS: '10000', HEALTH_CACHE_MS: '0' });
+    const { child, exited } = service;
     try {
-      while (!/Listening on .*:(\d+)/.test(out)) {
-        if (child.exitCode !== null) throw new Error(out);
-        await sleep(20);
-      }
-      const base = `http://127.0.0.1:${/Listening on .*:(\d+)/.exec(out)![1]}`;
+      if (!service.url) throw new Error(`service did not start: ${service.out()}`);
+      const base = service.url;
       const streamText = post(`${base}/v1/chat/completions`, { model: 'slow', stream: true, messages: [{ role: 'user', content: 'go' }] });
       while (upstream.requests.filter((r) => r.url.endsWith('/chat/completions')).length === 0) await sleep(10);
       await sleep(150);
@@ -175,9 +165,8 @@ describe('graceful shutdown (the built service as a process)', () => {
       const frames = sseData(r.text);
       expect(frames.at(-1)).toBe('[DONE]');
       expect(frames.slice(0, -1).map((f) => JSON.parse(f).choices[0]?.delta.content ?? '').join('')).toBe('t0 t1 t2 t3 t4 t5 t6 t7 t8 t9 ');
-      const [code] = await exited;
-      expect(code).toBe(0);
-      expect(out).toContain('draining');
+      expect(await exited).toBe(0);
+      expect(service.out()).toContain('draining');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await upstream.stop();
