@@ -122,6 +122,12 @@ models:
     for (const f of frames.slice(0, -1)) expect(openAiSchemaErrors('CreateChatCompletionStreamResponse', JSON.parse(f))).toEqual([]);
   });
 
+  it('keeps the upstream connection for the next request after a complete stream', async () => {
+    vllm.reset((req, res) => streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: 'x' }), chunk(req.json.model, {}, 'stop')]));
+    for (let i = 0; i < 10; i++) expect(sseData((await post(url, { model: 'qwen3-8b', ...hello, stream: true })).text).at(-1)).toBe('[DONE]');
+    expect(new Set(vllm.requests.map((r) => r.remotePort)).size).toBeLessThanOrEqual(2);
+  });
+
   it('passes an upstream 4xx through with its status and body, without retrying', async () => {
     const upstreamError = { error: { message: "'temperature' must be <= 2", type: 'invalid_request_error', param: 'temperature', code: null } };
     vllm.reset((_req, res) => reply(res, 400, upstreamError));

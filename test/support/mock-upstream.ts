@@ -5,6 +5,8 @@ export interface RecordedRequest {
   method: string;
   url: string;
   headers: IncomingMessage['headers'];
+  /** The client's port: the same port means the same (kept-alive) connection. */
+  remotePort?: number;
   body: string;
   json: any;
   /** Resolves when the connection of this request closed; `closedAt` is then set. */
@@ -35,7 +37,7 @@ export class MockUpstream {
           json = undefined;
         }
         let markClosed!: () => void;
-        const rec: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json, finished: false, closed: new Promise((r) => (markClosed = r)) };
+        const rec: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, remotePort: req.socket.remotePort, body, json, finished: false, closed: new Promise((r) => (markClosed = r)) };
         res.on('close', () => {
           rec.closedAt = Date.now();
           rec.finished = res.writableFinished;

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
-import { readText } from '../http/read-body.js';
+import { readText, releaseBody } from '../http/read-body.js';
 import { readSseData } from '../http/sse-reader.js';
 import { fromTransportError } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
@@ -75,6 +75,7 @@ export class AnthropicBackend implements ModelBackend {
     const mapper = new AnthropicStreamMapper({ provider: this.options.name, model: request.requestedModel, includeUsage: options?.include_usage === true });
     const deadline = new Deadline(signal, this.options.timeoutMs);
     let res: Dispatcher.ResponseData | undefined;
+    let completed = false;
     try {
       res = await this.send(body, deadline.signal);
       for await (const data of readSseData(res.body)) {
@@ -88,14 +89,17 @@ export class AnthropicBackend implements ModelBackend {
           throw this.invalidReply('sent a stream event that is not valid JSON');
         }
         for (const chunk of mapper.map(event)) yield chunk;
-        if (mapper.done) return;
+        if (mapper.done) {
+          completed = true;
+          return;
+        }
       }
       throw this.invalidReply('ended the stream before message_stop');
     } catch (err) {
       throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
     } finally {
       deadline.dispose();
-      if (res && !res.body.destroyed) res.body.destroy();
+      releaseBody(res?.body, completed);
     }
   }
 

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
-import { readText } from '../http/read-body.js';
+import { readText, releaseBody } from '../http/read-body.js';
 import { readSseData } from '../http/sse-reader.js';
 import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
@@ -92,6 +92,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     const deadline = new Deadline(signal, this.options.timeoutMs);
     let res: Dispatcher.ResponseData | undefined;
     let finished = false;
+    let completed = false;
     let release: () => void = NO_RELEASE;
     try {
       const sent = await this.send(request, deadline.signal);
@@ -99,7 +100,10 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       res = sent.res;
       for await (const data of readSseData(res.body)) {
         deadline.touch();
-        if (data === '[DONE]') return;
+        if (data === '[DONE]') {
+          completed = true;
+          return;
+        }
         let chunk: ChatCompletionChunk & { error?: unknown };
         try {
           chunk = JSON.parse(data);
@@ -117,7 +121,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     } finally {
       release();
       deadline.dispose();
-      if (res && !res.body.destroyed) res.body.destroy();
+      releaseBody(res?.body, completed);
     }
   }
 
