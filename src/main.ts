@@ -21,6 +21,9 @@ async function bootstrap(): Promise<void> {
     app.get(ShutdownState).begin();
     logger.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'draining: no new connections, waiting for in-flight requests');
     const server = app.getHttpServer();
+    // Keep-alive connections that finish their request while draining would otherwise stay open.
+    const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
+    closeIdle.unref();
     const force = setTimeout(() => {
       logger.warn('grace period over: closing the connections still open');
       server.closeAllConnections();
@@ -31,6 +34,7 @@ async function bootstrap(): Promise<void> {
       logger.info('stopped');
     } finally {
       clearTimeout(force);
+      clearInterval(closeIdle);
       logger.flush(() => process.exit(0));
     }
   };

@@ -13,7 +13,7 @@ type Ctor = new () => object;
  */
 @Injectable()
 export class FastApiValidationPipe implements PipeTransform {
-  private readonly fieldsByClass = new Map<Ctor, string[]>();
+  private readonly fieldsByClass = new Map<Ctor, { fields: string[]; each: Set<string> }>();
 
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     const metatype = metadata.metatype as Ctor | undefined;
@@ -22,21 +22,22 @@ export class FastApiValidationPipe implements PipeTransform {
     if (shape) throw new RequestValidationError([shape]);
     const body = value as Record<string, unknown>;
     const instance = Object.create(metatype.prototype) as Record<string, unknown>;
-    for (const field of this.fields(metatype)) {
+    const { fields, each } = this.fields(metatype);
+    for (const field of fields) {
       if (Object.hasOwn(body, field)) instance[field] = body[field];
     }
     const errors = validateSync(instance, { forbidUnknownValues: false, validationError: { target: false, value: true } });
-    if (errors.length > 0) throw new RequestValidationError(toPydanticIssues(errors, body));
+    if (errors.length > 0) throw new RequestValidationError(toPydanticIssues(errors, body, each));
     return body;
   }
 
-  private fields(metatype: Ctor): string[] {
-    let fields = this.fieldsByClass.get(metatype);
-    if (!fields) {
+  private fields(metatype: Ctor): { fields: string[]; each: Set<string> } {
+    let known = this.fieldsByClass.get(metatype);
+    if (!known) {
       const metas = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
-      fields = [...new Set(metas.map((m) => m.propertyName))];
-      this.fieldsByClass.set(metatype, fields);
+      known = { fields: [...new Set(metas.map((m) => m.propertyName))], each: new Set(metas.filter((m) => m.each).map((m) => m.propertyName)) };
+      this.fieldsByClass.set(metatype, known);
     }
-    return fields;
+    return known;
   }
 }

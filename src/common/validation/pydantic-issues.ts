@@ -11,6 +11,9 @@ const BY_CONSTRAINT: Record<string, { type: string; msg: string }> = {
   isNumber: { type: 'float_type', msg: 'Input should be a valid number' },
 };
 
+/** A 422 lists at most this many problems, so a hostile body cannot make it huge. */
+const MAX_ISSUES = 100;
+
 const isPlainObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A body that is not a JSON object at all. */
@@ -26,9 +29,10 @@ export function bodyShapeIssue(body: unknown): ValidationIssue | null {
  * class-validator's errors as pydantic v2 reports them, in field order: a missing field is
  * `missing` with the whole body as input; `each` constraints point at the failing index.
  */
-export function toPydanticIssues(errors: ValidationError[], body: Record<string, unknown>): ValidationIssue[] {
+export function toPydanticIssues(errors: ValidationError[], body: Record<string, unknown>, eachFields: ReadonlySet<string>): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const e of errors) {
+    if (issues.length >= MAX_ISSUES) break;
     const loc = ['body', e.property];
     const value = body[e.property];
     if (value === undefined) {
@@ -36,10 +40,10 @@ export function toPydanticIssues(errors: ValidationError[], body: Record<string,
       continue;
     }
     const constraints = Object.keys(e.constraints ?? {});
-    if (!constraints.includes('isArray') && Array.isArray(value) && constraints.includes('isObject')) {
-      value.forEach((item, i) => {
-        if (!isPlainObject(item)) issues.push({ type: 'dict_type', loc: [...loc, i], msg: BY_CONSTRAINT.isObject.msg, input: item });
-      });
+    if (eachFields.has(e.property) && Array.isArray(value) && constraints.includes('isObject') && !constraints.includes('isArray')) {
+      for (let i = 0; i < value.length && issues.length < MAX_ISSUES; i++) {
+        if (!isPlainObject(value[i])) issues.push({ type: 'dict_type', loc: [...loc, i], msg: BY_CONSTRAINT.isObject.msg, input: value[i] });
+      }
       continue;
     }
     const outer = constraints.includes('isArray') ? 'isArray' : constraints[0];

@@ -72,8 +72,9 @@ const STREAM_ERROR_STATUS: Record<string, number> = {
 };
 
 /** An Anthropic HTTP error answer as an UpstreamError carrying an OpenAI-shaped error body. */
-export function anthropicHttpError(provider: string, status: number, headers: Record<string, string | string[] | undefined>, text: string): UpstreamError {
-  const generic = upstreamErrorFromResponse(provider, status, headers, text);
+export function anthropicHttpError(provider: string, status: number, headers: Record<string, string | string[] | undefined>, text: string, secrets: readonly string[] = []): UpstreamError {
+  const generic = upstreamErrorFromResponse(provider, status, headers, text, secrets);
+  if (status === 401 || status === 403) return generic;
   const upstream = generic.body as AnthropicErrorBody | undefined;
   const type = upstream?.type === 'error' && typeof upstream.error?.type === 'string' ? upstream.error.type : generic.type;
   const body = { error: { message: generic.message, type, param: null, code: null } };

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
-import { UpstreamError } from '../../common/errors/api-error.js';
+import { ApiError, UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
 import { readText, releaseBody } from '../http/read-body.js';
@@ -114,9 +114,15 @@ export class AnthropicBackend implements ModelBackend {
 
   /** The Anthropic request body; settings it cannot honour are logged, not refused. */
   private upstreamBody(request: BackendRequest, stream: boolean): string {
-    const { request: body, warnings } = toAnthropicRequest(request.body, { model: request.model, defaultMaxTokens: this.options.defaultMaxTokens, stream });
-    if (warnings.length > 0) this.logger.warn(`${request.requestedModel}: ${warnings.join('; ')}`);
-    return JSON.stringify(body);
+    try {
+      const { request: body, warnings } = toAnthropicRequest(request.body, { model: request.model, defaultMaxTokens: this.options.defaultMaxTokens, stream });
+      if (warnings.length > 0) this.logger.warn(`${request.requestedModel}: ${warnings.join('; ')}`);
+      return JSON.stringify(body);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      // A shape the translation cannot read (e.g. a tool call that is not an object), or nesting too deep to serialise.
+      throw new ApiError(400, 'The request cannot be translated for Anthropic: a message, tool or tool call is not of the expected shape.', 'invalid_request_error', 'invalid_request');
+    }
   }
 
   /** Sends the request; an HTTP error answer becomes an UpstreamError (its body read, bounded). */
@@ -124,7 +130,7 @@ export class AnthropicBackend implements ModelBackend {
     const res = await this.target.pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
     if (res.statusCode >= 400) {
       const { text } = await readText(res.body, ERROR_BODY_LIMIT);
-      throw anthropicHttpError(this.options.name, res.statusCode, res.headers, text);
+      throw anthropicHttpError(this.options.name, res.statusCode, res.headers, text, this.options.apiKey ? [this.options.apiKey] : []);
     }
     return res;
   }

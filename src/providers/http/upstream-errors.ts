@@ -28,8 +28,23 @@ function messageOf(body: unknown): string | undefined {
   return typeof message === 'string' ? message : undefined;
 }
 
-/** An upstream's HTTP error answer as an UpstreamError: 4xx bodies pass through, the rest is retryable. */
-export function upstreamErrorFromResponse(provider: string, status: number, headers: Record<string, string | string[] | undefined>, text: string): UpstreamError {
+/** Upstream text with the service's own secrets (the provider's key) cut out, before any client sees it. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 8 && out.includes(s)) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+/**
+ * An upstream's HTTP error answer as an UpstreamError: 4xx bodies pass through (the provider's key cut
+ * out), the rest is retryable. An upstream 401/403 is the service's credentials failing, not the
+ * client's: it becomes a 502.
+ */
+export function upstreamErrorFromResponse(provider: string, status: number, headers: Record<string, string | string[] | undefined>, rawText: string, secrets: readonly string[] = []): UpstreamError {
+  const text = redactSecrets(rawText, secrets);
+  if (status === 401 || status === 403) {
+    return new UpstreamError(provider, 502, `The upstream '${provider}' refused the service's credentials (${status}); check the provider's apiKey.`, false, undefined, undefined, 'upstream_auth_failed');
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -38,6 +38,7 @@ export class LoraAdapters {
     private readonly headers: Record<string, string>,
     private readonly settings: AdapterSettings,
     private readonly events: RouterEvents,
+    private readonly secrets: readonly string[] = [],
   ) {}
 
   holds(id: string): boolean {
@@ -90,7 +91,7 @@ export class LoraAdapters {
     const res = await this.post('/load_lora_adapter', { lora_name: c.id, lora_path: adapterPath(this.settings.path, c) });
     const text = (await readText(res.body, 64 * 1024)).text;
     if (res.statusCode >= 400 && !(res.statusCode === 400 && /already (been )?loaded/i.test(text))) {
-      const err = upstreamErrorFromResponse(this.provider, res.statusCode, res.headers, text);
+      const err = upstreamErrorFromResponse(this.provider, res.statusCode, res.headers, text, this.secrets);
       if (res.statusCode < 500 && res.statusCode !== 408 && res.statusCode !== 429) {
         throw new ApiError(404, `The checkpoint '${c.id}' could not be loaded: ${err.message}`, 'invalid_request_error', 'model_not_found', 'model');
       }

@@ -3,7 +3,7 @@ import { UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
 import { readText, releaseBody } from '../http/read-body.js';
-import { readSseData } from '../http/sse-reader.js';
+import { readSseData, SseEventTooLarge } from '../http/sse-reader.js';
 import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
@@ -43,6 +43,8 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   private readonly headers: Record<string, string>;
   private readonly path: string;
   private readonly adapters?: LoraAdapters;
+  /** Never relayed to a client, even when an upstream quotes it. */
+  private readonly secrets: string[];
 
   constructor(
     private readonly options: OpenAiCompatibleOptions,
@@ -52,7 +54,8 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     this.path = `${this.target.basePath}/chat/completions`;
     this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...options.headers };
     if (options.apiKey) this.headers.authorization = `Bearer ${options.apiKey}`;
-    if (options.adapters) this.adapters = new LoraAdapters(options.name, this.target, this.headers, options.adapters, events);
+    this.secrets = options.apiKey ? [options.apiKey] : [];
+    if (options.adapters) this.adapters = new LoraAdapters(options.name, this.target, this.headers, options.adapters, events, this.secrets);
   }
 
   holds(model: string): boolean {
@@ -98,7 +101,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       const sent = await this.send(request, deadline.signal);
       release = sent.release;
       res = sent.res;
-      for await (const data of readSseData(res.body)) {
+      for await (const data of readSseData(res.body, this.options.maxResponseBytes)) {
         deadline.touch();
         if (data === '[DONE]') {
           completed = true;
@@ -110,13 +113,14 @@ export class OpenAiCompatibleBackend implements ModelBackend {
         } catch {
           throw this.invalidReply('sent a stream event that is not valid JSON');
         }
-        if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.options.name, 502, {}, data);
+        if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.options.name, 502, {}, data, this.secrets);
         if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
         yield withRequestedModel(chunk, request.requestedModel);
       }
       // Some servers omit [DONE]; a stream cut before any finish_reason is a failure, not a short answer.
       if (!finished) throw this.invalidReply('ended the stream before it finished');
     } catch (err) {
+      if (err instanceof SseEventTooLarge) throw this.invalidReply('sent a stream event larger than the configured limit');
       throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
     } finally {
       release();
@@ -167,7 +171,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     });
     if (res.statusCode >= 400) {
       const { text } = await readText(res.body, ERROR_BODY_LIMIT);
-      throw upstreamErrorFromResponse(this.options.name, res.statusCode, res.headers, text);
+      throw upstreamErrorFromResponse(this.options.name, res.statusCode, res.headers, text, this.secrets);
     }
     return res;
   }
