@@ -31,14 +31,19 @@ export class SseWriter {
   start(): void {
     if (this.started) return;
     this.started = true;
+    // The headers leave with the first frame, in the same write.
     this.res.writeHead(200, { ...SSE_HEADERS, ...this.extraHeaders });
-    this.res.flushHeaders();
   }
 
   /** Writes one frame whose payload is already JSON text; resolves once the socket can take more. */
   async write(json: string): Promise<void> {
     this.start();
     if (this.closed) return;
+    // Frames written in one tick (one upstream read) leave in one write; nothing waits for a later read.
+    if (!this.res.writableCorked) {
+      this.res.cork();
+      process.nextTick(() => this.res.uncork());
+    }
     if (!this.res.write(`data: ${json}\n\n`)) await this.drain();
   }
 

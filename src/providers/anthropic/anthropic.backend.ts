@@ -78,7 +78,7 @@ export class AnthropicBackend implements ModelBackend {
     let completed = false;
     try {
       res = await this.send(body, deadline.signal);
-      for await (const data of readSseData(res.body)) {
+      for await (const data of readSseData(res.body.iterator({ destroyOnReturn: false }))) {
         // Events already buffered must not outlive an abort.
         deadline.signal.throwIfAborted();
         deadline.touch();

@@ -101,7 +101,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       const sent = await this.send(request, deadline.signal);
       release = sent.release;
       res = sent.res;
-      for await (const data of readSseData(res.body, this.options.maxResponseBytes)) {
+      for await (const data of readSseData(res.body.iterator({ destroyOnReturn: false }), this.options.maxResponseBytes)) {
         deadline.touch();
         if (data === '[DONE]') {
           completed = true;
