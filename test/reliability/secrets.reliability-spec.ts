@@ -96,7 +96,7 @@ models:
   const quoting = (auth: string | string[] | undefined) => `Incorrect API key provided: ${String(auth).replace(/^Bearer /, '')}.`;
 
   it.each([
-    ['a 401 (the service's own credentials failing) turned into a 502', 401, false],
+    ['a 401 (the credentials of the service failing) turned into a 502', 401, false],
     ['a 401 turned into a 502, streamed', 401, true],
     ['a 500 storm turned into a 502', 500, false],
     ['a 500 storm turned into a 502, streamed', 500, true],
