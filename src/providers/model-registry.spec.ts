@@ -14,7 +14,7 @@ describe('ModelRegistry', () => {
   ]);
 
   it('resolves exact names and aliases', () => {
-    expect(registry.resolve('echo').targets).toEqual([{ provider: e, model: 'echo', weight: 1 }]);
+    expect(registry.resolve('echo').targets).toEqual([{ provider: e, model: 'echo', weight: 1, adapter: false }]);
     expect(registry.resolve('alias')).toMatchObject({ targets: [{ model: 'real-name' }], fallbacks: ['echo'], requestedModel: 'alias' });
   });
 
