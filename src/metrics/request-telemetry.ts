@@ -59,10 +59,13 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
         completionTokens: usage?.completion_tokens,
       });
     }
+    const path = req.routeOptions.url ?? req.url.split('?', 1)[0].slice(0, 256);
+    const level = QUIET_ROUTES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info';
+    if (!logger.isLevelEnabled(level)) return;
     const line: Record<string, unknown> = {
       reqId: req.id,
       method: req.method,
-      path: req.routeOptions.url ?? req.url.split('?', 1)[0],
+      path,
       status,
       latencyMs: Math.round(ms * 10) / 10,
       key: req.caller?.name,
@@ -74,7 +77,6 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
       if (t.firstChunkAt !== undefined) line.ttftMs = Math.round((t.firstChunkAt - started) * 10) / 10;
       if (logBodies) Object.assign(line, { messages: (req.body as { messages?: unknown } | undefined)?.messages, reply: t.replyText });
     }
-    const level = QUIET_ROUTES.has(line.path as string) ? 'debug' : status >= 500 ? 'error' : 'info';
     logger[level](line, 'request');
   }
 }

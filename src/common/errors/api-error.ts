@@ -49,18 +49,6 @@ export class UnknownModelError extends ApiError {
   }
 }
 
-export class NotFoundError extends ApiError {
-  constructor(method: string, url: string) {
-    super(404, `Route ${method} ${url} not found`, 'invalid_request_error', 'not_found');
-  }
-}
-
-export class PayloadTooLargeError extends ApiError {
-  constructor(limit: number) {
-    super(413, `Request body is larger than the limit of ${limit} bytes.`, 'invalid_request_error', 'payload_too_large');
-  }
-}
-
 export class RateLimitError extends ApiError {
   constructor(message: string, headers: Record<string, string>) {
     super(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers);

@@ -19,10 +19,6 @@ export class SseWriter {
     private readonly extraHeaders: Record<string, string> = {},
   ) {}
 
-  get headersSent(): boolean {
-    return this.started;
-  }
-
   /** Whether the client is gone (nothing more can be written). */
   get closed(): boolean {
     return this.res.destroyed || this.res.writableEnded;

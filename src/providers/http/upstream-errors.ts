@@ -78,4 +78,3 @@ export function fromTransportError(provider: string, err: unknown, signal: Abort
   return new UpstreamError(provider, 502, `The upstream '${provider}' ${what}.`, true, undefined, undefined, 'upstream_unavailable');
 }
 
-export { undiciErrors };
