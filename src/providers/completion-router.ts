@@ -58,20 +58,24 @@ export class CompletionRouter {
   }
 
   private async run<T>(model: ResolvedModel, signal: AbortSignal, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T>> {
-    const chain = [model, ...model.fallbacks.map((name) => ({ ...this.registry.resolve(name), requestedModel: model.requestedModel }))];
+    let current = model;
     let lastError: unknown;
-    for (let i = 0; i < chain.length; i++) {
-      if (i > 0) this.events.fallback(chain[i - 1].routeName, chain[i].routeName);
-      const outcome = await this.tryModel(chain[i], signal, attempt);
+    for (let i = 0; ; i++) {
+      const outcome = await this.tryModel(current, signal, attempt);
       if ('value' in outcome) return outcome;
       lastError = outcome.error;
-      if (!isFallbackWorthy(lastError)) break;
+      if (i >= model.fallbacks.length || !isFallbackWorthy(lastError)) break;
+      // Fallbacks are resolved only when they are needed.
+      const next = { ...this.registry.resolve(model.fallbacks[i]), requestedModel: model.requestedModel };
+      this.events.fallback(current.routeName, next.routeName);
+      current = next;
     }
     throw finalError(lastError);
   }
 
   private async tryModel<T>(model: ResolvedModel, signal: AbortSignal, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T> | { error: unknown }> {
-    const maxRetries = Math.max(...model.targets.map((t) => t.provider.policy.maxRetries));
+    const { targets } = model;
+    const maxRetries = targets.length === 1 ? targets[0].provider.policy.maxRetries : Math.max(...targets.map((t) => t.provider.policy.maxRetries));
     const tried = new Set<ResolvedTarget>();
     let error: unknown;
     for (let n = 0; n <= maxRetries; n++) {
