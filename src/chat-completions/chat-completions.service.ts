@@ -6,7 +6,7 @@ import { CompletionRouter } from '../providers/completion-router.js';
 import type { CompletionTrace } from '../providers/completion-trace.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequestBody, CompletionUsage } from '../providers/model-backend.js';
 import { ModelRegistry, type ResolvedModel } from '../providers/model-registry.js';
-import { estimatePromptTokens } from '../rate-limit/rate-limit-headers.js';
+import { estimatePromptTokens } from '../rate-limit/token-estimate.js';
 import { RateLimitService, type Admission } from '../rate-limit/rate-limit.service.js';
 
 /** An admitted request: where it goes, the headers its reply carries, and how to run it. */
