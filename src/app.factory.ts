@@ -31,6 +31,8 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     return503OnClosing: true,
+    // No Nest middleware is used: without middie every request skips its hook.
+    skipMiddie: true,
     // A request without Host gets the service's own JSON answer, not Node's empty 400.
     http: { requireHostHeader: false },
     requestIdHeader: false,

@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
-/** An OpenAI-style completion id: `chatcmpl-` and 24 random base62-ish characters. */
+/**
+ * An OpenAI-style completion id: `chatcmpl-` and 32 random hex digits. randomUUID draws from a
+ * cached entropy pool, so an id costs no system call.
+ */
 export function completionId(): string {
-  return `chatcmpl-${randomBytes(18).toString('base64url')}`;
+  return `chatcmpl-${randomUUID().replaceAll('-', '')}`;
 }
 
 export function unixSeconds(): number {

@@ -1,6 +1,7 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { RequestValidationError } from '../errors/validation-error.js';
+import { compileFastCheck } from './fast-check.js';
 import { bodyShapeIssue, toPydanticIssues } from './pydantic-issues.js';
 
 type Ctor = new () => object;
@@ -14,6 +15,7 @@ type Ctor = new () => object;
 @Injectable()
 export class FastApiValidationPipe implements PipeTransform {
   private readonly fieldsByClass = new Map<Ctor, { fields: string[]; each: Set<string> }>();
+  private readonly fastChecks = new Map<Ctor, ((body: Record<string, unknown>) => boolean) | null>();
 
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     const metatype = metadata.metatype as Ctor | undefined;
@@ -21,6 +23,7 @@ export class FastApiValidationPipe implements PipeTransform {
     const shape = bodyShapeIssue(value);
     if (shape) throw new RequestValidationError([shape]);
     const body = value as Record<string, unknown>;
+    if (this.fastCheck(metatype)?.(body)) return body;
     const instance = Object.create(metatype.prototype) as Record<string, unknown>;
     const { fields, each } = this.fields(metatype);
     for (const field of fields) {
@@ -29,6 +32,15 @@ export class FastApiValidationPipe implements PipeTransform {
     const errors = validateSync(instance, { forbidUnknownValues: false, validationError: { target: false, value: true } });
     if (errors.length > 0) throw new RequestValidationError(toPydanticIssues(errors, body, each));
     return body;
+  }
+
+  private fastCheck(metatype: Ctor): ((body: Record<string, unknown>) => boolean) | null {
+    let check = this.fastChecks.get(metatype);
+    if (check === undefined) {
+      check = compileFastCheck(metatype);
+      this.fastChecks.set(metatype, check);
+    }
+    return check;
   }
 
   private fields(metatype: Ctor): { fields: string[]; each: Set<string> } {
