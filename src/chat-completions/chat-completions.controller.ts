@@ -55,7 +55,7 @@ export class ChatCompletionsController {
     const completion = await this.service.start(body as unknown as ChatRequestBody, req.rawBody, req.caller, trace);
     reply.headers(completion.headers);
     const signal = abortOnClientGone(reply.raw);
-    if (trace.stream) return this.responder.stream(reply, completion.stream(signal), signal, trace);
+    if (trace.stream) return this.responder.stream(reply, completion.openStream(signal), signal, trace);
     const result = await completion.complete(signal);
     if (!signal.aborted) this.responder.send(reply, result, trace);
   }

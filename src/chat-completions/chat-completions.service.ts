@@ -14,7 +14,8 @@ export interface StartedCompletion {
   model: ResolvedModel;
   headers: Record<string, string>;
   complete(signal: AbortSignal): Promise<ChatCompletion>;
-  stream(signal: AbortSignal): AsyncIterable<ChatCompletionChunk>;
+  /** Resolves once the first chunk is there (every refusal and retry happens before); rejects with the error otherwise. */
+  openStream(signal: AbortSignal): Promise<AsyncIterator<ChatCompletionChunk>>;
 }
 
 @Injectable()
@@ -44,25 +45,57 @@ export class ChatCompletionsService {
         void admission.settle(reply.usage?.total_tokens ?? estimate);
         return reply;
       },
-      stream: (signal) => this.settledStream(this.router.stream(model, body, rawBody, signal, trace), admission, estimate, trace),
+      openStream: async (signal) => {
+        try {
+          return this.settled(await this.router.openStream(model, body, rawBody, signal, trace), admission, estimate, trace);
+        } catch (err) {
+          this.settle(undefined, 0, admission, estimate, trace);
+          throw err;
+        }
+      },
     };
   }
 
-  /** Passes chunks on and, when the stream ends, settles the real token count (the usage chunk, or an estimate). */
-  private async *settledStream(chunks: AsyncIterable<ChatCompletionChunk>, admission: Admission, estimate: number, trace: CompletionTrace): AsyncGenerator<ChatCompletionChunk> {
+  /**
+   * Passes chunks on and, when the stream ends (done, failed or left), settles the real token
+   * count: the usage chunk's, or an estimate.
+   */
+  private settled(chunks: AsyncIterator<ChatCompletionChunk>, admission: Admission, estimate: number, trace: CompletionTrace): AsyncIterator<ChatCompletionChunk> {
     let usage: CompletionUsage | null | undefined;
     let chars = 0;
-    try {
-      for await (const chunk of chunks) {
-        if (chunk.usage) usage = chunk.usage;
-        const content = chunk.choices[0]?.delta?.content;
-        if (typeof content === 'string') chars += content.length;
-        yield chunk;
-      }
-    } finally {
-      const completionEstimate = Math.ceil(chars / 4);
-      trace.usage = usage ?? { prompt_tokens: estimate, completion_tokens: completionEstimate, total_tokens: estimate + completionEstimate, estimated: true };
-      void admission.settle(trace.usage.total_tokens);
-    }
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.settle(usage, chars, admission, estimate, trace);
+    };
+    return {
+      next: () =>
+        chunks.next().then(
+          (r) => {
+            if (r.done) end();
+            else {
+              if (r.value.usage) usage = r.value.usage;
+              const content = r.value.choices[0]?.delta?.content;
+              if (typeof content === 'string') chars += content.length;
+            }
+            return r;
+          },
+          (err: unknown) => {
+            end();
+            throw err;
+          },
+        ),
+      return: (value?: unknown) => {
+        end();
+        return chunks.return?.(value) ?? Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  private settle(usage: CompletionUsage | null | undefined, chars: number, admission: Admission, estimate: number, trace: CompletionTrace): void {
+    const completionEstimate = Math.ceil(chars / 4);
+    trace.usage = usage ?? { prompt_tokens: estimate, completion_tokens: completionEstimate, total_tokens: estimate + completionEstimate, estimated: true };
+    void admission.settle(trace.usage.total_tokens);
   }
 }

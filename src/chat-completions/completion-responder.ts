@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { sendError } from '../common/errors/api-exception.filter.js';
+import { sendError, streamErrorEvent } from '../common/errors/api-exception.filter.js';
 import { SseWriter } from '../common/sse/sse-writer.js';
 import { appConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -41,10 +41,11 @@ export class CompletionResponder {
    * An error before the first chunk is an ordinary error reply (its status intact); after it, an
    * SSE error event without `[DONE]`.
    */
-  async stream(reply: FastifyReply, chunks: AsyncIterable<ChatCompletionChunk>, signal: AbortSignal, trace: CompletionTrace): Promise<void> {
-    const iterator = chunks[Symbol.asyncIterator]();
+  async stream(reply: FastifyReply, open: Promise<AsyncIterator<ChatCompletionChunk>>, signal: AbortSignal, trace: CompletionTrace): Promise<void> {
+    let iterator: AsyncIterator<ChatCompletionChunk>;
     let first: IteratorResult<ChatCompletionChunk>;
     try {
+      iterator = await open;
       first = await iterator.next();
     } catch (err) {
       if (!signal.aborted) sendError(reply, err, this.logger);
@@ -59,11 +60,13 @@ export class CompletionResponder {
       for (let r = first; !r.done; r = await iterator.next()) {
         if (signal.aborted) break;
         if (this.logBodies) text += r.value.choices[0]?.delta?.content ?? '';
-        await sse.write(JSON.stringify(r.value));
+        // Frames of one tick leave in one write; the writer asks to wait only when the socket is full.
+        const full = sse.write(JSON.stringify(r.value));
+        if (full) await full;
       }
       if (!signal.aborted) sse.done();
     } catch (err) {
-      if (!signal.aborted) sendError(reply, err, this.logger);
+      if (!signal.aborted) sse.fail(streamErrorEvent(err, this.logger));
     } finally {
       ended();
       if (this.logBodies) trace.replyText = text;

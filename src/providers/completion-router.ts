@@ -32,7 +32,11 @@ export class CompletionRouter {
     return r.value;
   }
 
-  async *stream(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}): AsyncGenerator<ChatCompletionChunk> {
+  /**
+   * Opens a stream: retries and fallbacks happen here, until a target yields its first chunk. The
+   * iterator returned hands that chunk over, then reads the backend's own iterator directly.
+   */
+  async openStream(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}): Promise<AsyncIterator<ChatCompletionChunk>> {
     const { value, target } = await this.run(model, signal, async (target) => {
       const iterator = target.provider.backend.stream(this.request(model, target, body, rawBody), signal)[Symbol.asyncIterator]();
       try {
@@ -42,15 +46,8 @@ export class CompletionRouter {
         throw err;
       }
     });
-    const { iterator, first } = value;
     trace.provider = target.provider.name;
-    try {
-      if (first.done) return;
-      yield first.value;
-      for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
-    } finally {
-      await iterator.return?.().catch(() => undefined);
-    }
+    return startingWith(value.first, value.iterator);
   }
 
   private request(model: ResolvedModel, target: ResolvedTarget, body: ChatRequestBody, rawBody: string | undefined): BackendRequest {
@@ -101,6 +98,23 @@ export class CompletionRouter {
     }
     return { error };
   }
+}
+
+/** `rest`, with `first` (already read from it) handed out before it; ending it early never throws. */
+function startingWith<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncIterator<T> {
+  let pending: IteratorResult<T> | undefined = first;
+  return {
+    next: () => {
+      if (!pending) return rest.next();
+      const r = pending;
+      pending = undefined;
+      return Promise.resolve(r);
+    },
+    return: async (value?: unknown) => {
+      await rest.return?.(value).catch(() => undefined);
+      return { done: true, value: undefined };
+    },
+  };
 }
 
 /** Exponential backoff with full jitter; an upstream's Retry-After wins when it asks for longer. */

@@ -17,10 +17,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
 /** Writes an error on a Fastify reply, or as an SSE error event when a stream already began. */
 export function sendError(reply: FastifyReply, exception: unknown, logger: Logger): void {
-  const { status, headers, body } = toErrorResponse(exception);
-  if (status >= 500 && !(exception instanceof ApiError) && !(exception instanceof RequestValidationError)) {
-    logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-  }
+  const { status, headers, body } = describeError(exception, logger);
   const raw = reply.raw;
   if (raw.headersSent) {
     if (!raw.writableEnded && !raw.destroyed) raw.end(`data: ${JSON.stringify({ error: body.error ?? body })}\n\n`);
@@ -28,6 +25,21 @@ export function sendError(reply: FastifyReply, exception: unknown, logger: Logge
   }
   if (reply.sent) return;
   reply.status(status).headers(headers).type('application/json').send(safeStringify(body, status));
+}
+
+/** The payload of the SSE error event that ends a stream which failed after its first chunk. */
+export function streamErrorEvent(exception: unknown, logger: Logger): { error: unknown } {
+  const { body } = describeError(exception, logger);
+  return { error: body.error ?? body };
+}
+
+/** The error's reply; a failure that is not one of ours (a bug) is logged with its stack. */
+function describeError(exception: unknown, logger: Logger): ReturnType<typeof toErrorResponse> {
+  const response = toErrorResponse(exception);
+  if (response.status >= 500 && !(exception instanceof ApiError) && !(exception instanceof RequestValidationError)) {
+    logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+  }
+  return response;
 }
 
 /** JSON text of an error body; an input too deep or odd to serialise is dropped, never the whole error. */

@@ -8,11 +8,17 @@ export const SSE_HEADERS = {
 } as const;
 
 /**
- * Writes `data: …\n\n` frames on a raw Node response, honouring backpressure.
- * The caller owns the response: Nest and Fastify never write after it.
+ * Writes `data: …\n\n` frames on a raw Node response. Frames written in one tick (one upstream
+ * read) leave together in one write at the end of that tick: nothing waits for a later read, and
+ * a burst of chunks costs one system call, not one per chunk. The caller owns the response: Nest
+ * and Fastify never write after it.
  */
 export class SseWriter {
   private started = false;
+  private pending = '';
+  private scheduled = false;
+  /** Set while the socket is full: writers wait on it. */
+  private full: Promise<void> | undefined;
 
   constructor(
     private readonly res: ServerResponse,
@@ -24,35 +30,51 @@ export class SseWriter {
     return this.res.destroyed || this.res.writableEnded;
   }
 
-  start(): void {
-    if (this.started) return;
-    this.started = true;
-    // The headers leave with the first frame, in the same write.
-    this.res.writeHead(200, { ...SSE_HEADERS, ...this.extraHeaders });
-  }
-
-  /** Writes one frame whose payload is already JSON text; resolves once the socket can take more. */
-  async write(json: string): Promise<void> {
-    this.start();
-    if (this.closed) return;
-    // Frames written in one tick (one upstream read) leave in one write; nothing waits for a later read.
-    if (!this.res.writableCorked) {
-      this.res.cork();
-      process.nextTick(() => this.res.uncork());
+  /**
+   * Queues one frame whose payload is already JSON text. Returns a promise only when the socket
+   * is full: the caller waits on it before producing more.
+   */
+  write(json: string): Promise<void> | undefined {
+    this.pending += `data: ${json}\n\n`;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flush);
     }
-    if (!this.res.write(`data: ${json}\n\n`)) await this.drain();
+    return this.full;
   }
 
   /** Ends a successful stream with OpenAI's `[DONE]` sentinel. */
   done(): void {
-    this.start();
-    if (!this.closed) this.res.end('data: [DONE]\n\n');
+    this.end('data: [DONE]\n\n');
   }
 
   /** Ends a failed stream with an error event and no `[DONE]`, so clients see a failure, not a truncated success. */
   fail(errorBody: unknown): void {
+    this.end(`data: ${JSON.stringify(errorBody)}\n\n`);
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (!this.pending || this.res.writableEnded) return;
+    const text = this.pending;
+    this.pending = '';
     this.start();
-    if (!this.closed) this.res.end(`data: ${JSON.stringify(errorBody)}\n\n`);
+    if (this.closed) return;
+    if (!this.res.write(text) && !this.full) this.full = this.drain();
+  };
+
+  private end(last: string): void {
+    const text = this.pending + last;
+    this.pending = '';
+    this.start();
+    if (!this.closed) this.res.end(text);
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    // The headers leave with the first frames, in the same write.
+    this.res.writeHead(200, { ...SSE_HEADERS, ...this.extraHeaders });
   }
 
   private drain(): Promise<void> {
@@ -60,6 +82,7 @@ export class SseWriter {
       const done = () => {
         this.res.off('drain', done);
         this.res.off('close', done);
+        this.full = undefined;
         resolve();
       };
       this.res.on('drain', done);

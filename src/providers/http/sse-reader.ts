@@ -6,53 +6,73 @@ export class SseEventTooLarge extends Error {
 }
 
 /**
- * Splits a byte stream of server-sent events into the `data` payload of each event as it
- * arrives (multi-line data joined with "\n"); comments and other fields are skipped. Each piece of
- * the stream is scanned once, and an event that grows past `maxEventChars` is refused.
+ * Splits a byte stream of server-sent events into the `data` payload of each event, piece by
+ * piece and synchronously: `push` returns the events a piece completed (multi-line data joined
+ * with "\n"; comments and other fields skipped), `end` the last one. Each piece is scanned once,
+ * and an event that grows past `maxEventChars` is refused.
  */
-export async function* readSseData(body: AsyncIterable<Uint8Array>, maxEventChars = 64 * 1024 * 1024): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
+export class SseParser {
+  private readonly decoder = new TextDecoder();
   // The event read so far, in pieces: joining only when it is complete keeps a large event linear.
-  let parts: string[] = [];
-  let size = 0;
-  let lastChar = '';
-  let pendingCR = false;
-  for await (const bytes of body) {
-    let text = decoder.decode(bytes, { stream: true });
-    if (pendingCR && text.charCodeAt(0) === 10) text = text.slice(1);
-    pendingCR = text.endsWith('\r');
+  private parts: string[] = [];
+  private size = 0;
+  private lastChar = '';
+  private pendingCR = false;
+
+  constructor(private readonly maxEventChars = 64 * 1024 * 1024) {}
+
+  push(bytes: Uint8Array): string[] {
+    let text = this.decoder.decode(bytes, { stream: true });
+    if (this.pendingCR && text.charCodeAt(0) === 10) text = text.slice(1);
+    this.pendingCR = text.endsWith('\r');
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    const out: string[] = [];
     let from = 0;
     for (;;) {
       let event: string;
-      if (from === 0 && lastChar === '\n' && text.charCodeAt(0) === 10) {
-        event = parts.join('').slice(0, -1);
+      if (from === 0 && this.lastChar === '\n' && text.charCodeAt(0) === 10) {
+        event = this.parts.join('').slice(0, -1);
         from = 1;
       } else {
         const sep = text.indexOf('\n\n', from);
         if (sep === -1) break;
-        event = parts.join('') + text.slice(from, sep);
+        event = this.parts.length === 0 ? text.slice(from, sep) : this.parts.join('') + text.slice(from, sep);
         from = sep + 2;
       }
-      parts = [];
-      size = 0;
-      lastChar = '';
+      this.parts = [];
+      this.size = 0;
+      this.lastChar = '';
       const data = eventData(event);
-      if (data !== undefined) yield data;
+      if (data !== undefined) out.push(data);
     }
     if (from < text.length) {
       const rest = from === 0 ? text : text.slice(from);
-      parts.push(rest);
-      size += rest.length;
-      lastChar = rest[rest.length - 1];
-      if (size > maxEventChars) throw new SseEventTooLarge(maxEventChars);
+      this.parts.push(rest);
+      this.size += rest.length;
+      this.lastChar = rest[rest.length - 1];
+      if (this.size > this.maxEventChars) throw new SseEventTooLarge(this.maxEventChars);
     }
+    return out;
   }
-  const data = eventData(parts.join('') + decoder.decode());
-  if (data !== undefined) yield data;
+
+  /** The event the stream ended in without a blank line, if any. */
+  end(): string[] {
+    const data = eventData(this.parts.join('') + this.decoder.decode());
+    this.parts = [];
+    return data === undefined ? [] : [data];
+  }
+}
+
+/** The `data` payloads of a byte stream of server-sent events, as they arrive. */
+export async function* readSseData(body: AsyncIterable<Uint8Array>, maxEventChars?: number): AsyncGenerator<string> {
+  const parser = new SseParser(maxEventChars);
+  for await (const bytes of body) yield* parser.push(bytes);
+  yield* parser.end();
 }
 
 function eventData(event: string): string | undefined {
+  // The common case, one `data:` line, without splitting.
+  if (event.startsWith('data:') && !event.includes('\n')) return event.charCodeAt(5) === 32 ? event.slice(6) : event.slice(5);
   let data: string | undefined;
   for (const line of event.split('\n')) {
     if (!line.startsWith('data:')) continue;

@@ -3,7 +3,7 @@ import { UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
 import { readText, releaseBody } from '../http/read-body.js';
-import { readSseData, SseEventTooLarge } from '../http/sse-reader.js';
+import { SseEventTooLarge, SseParser } from '../http/sse-reader.js';
 import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
@@ -101,21 +101,22 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       const sent = await this.send(request, deadline.signal);
       release = sent.release;
       res = sent.res;
-      for await (const data of readSseData(res.body.iterator({ destroyOnReturn: false }), this.options.maxResponseBytes)) {
+      const parser = new SseParser(this.options.maxResponseBytes);
+      const reads = res.body.iterator({ destroyOnReturn: false });
+      // Events are split synchronously per read: the only await per chunk is the consumer's.
+      for (;;) {
+        const read = await reads.next();
         deadline.touch();
-        if (data === '[DONE]') {
-          completed = true;
-          return;
+        for (const data of read.done ? parser.end() : parser.push(read.value)) {
+          if (data === '[DONE]') {
+            completed = true;
+            return;
+          }
+          const chunk = this.chunkOf(data, request.requestedModel);
+          if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
+          yield chunk;
         }
-        let chunk: ChatCompletionChunk & { error?: unknown };
-        try {
-          chunk = JSON.parse(data);
-        } catch {
-          throw this.invalidReply('sent a stream event that is not valid JSON');
-        }
-        if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.options.name, 502, {}, data, this.secrets);
-        if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
-        yield withRequestedModel(chunk, request.requestedModel);
+        if (read.done) break;
       }
       // Some servers omit [DONE]; a stream cut before any finish_reason is a failure, not a short answer.
       if (!finished) throw this.invalidReply('ended the stream before it finished');
@@ -174,6 +175,18 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       throw upstreamErrorFromResponse(this.options.name, res.statusCode, res.headers, text, this.secrets);
     }
     return res;
+  }
+
+  /** One event's data as a chunk carrying the requested model name. */
+  private chunkOf(data: string, requestedModel: string): ChatCompletionChunk {
+    let chunk: ChatCompletionChunk & { error?: unknown };
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      throw this.invalidReply('sent a stream event that is not valid JSON');
+    }
+    if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.options.name, 502, {}, data, this.secrets);
+    return withRequestedModel(chunk, requestedModel);
   }
 
   private invalidReply(what: string): UpstreamError {
