@@ -217,6 +217,26 @@ models:
     expect(vllm.requests).toHaveLength(1);
   });
 
+  it('answers 504 when a non-streamed reply trickles in past timeoutMs, each piece in time', async () => {
+    let stopped = false;
+    vllm.reset(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"id":"x","object":"chat.completion",');
+      // Every piece comes well within timeoutMs of the last: only the whole-reply deadline can end it.
+      for (let i = 0; i < 40 && !stopped && !res.destroyed; i++) {
+        await sleep(50);
+        res.write(' ');
+      }
+      res.end('"choices":[]}');
+    });
+    const started = Date.now();
+    const r = await post(url, { model: 'qwen3-8b', ...hello });
+    stopped = true;
+    expect(r.status).toBe(504);
+    expect(r.json.error).toMatchObject({ code: 'upstream_timeout' });
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
   it('ends a stream with an error event and no [DONE] when the upstream goes silent mid-stream', async () => {
     vllm.reset(async (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

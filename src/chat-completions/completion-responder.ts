@@ -8,7 +8,7 @@ import { SseWriter } from '../common/sse/sse-writer.js';
 import { appConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { CompletionTrace } from '../providers/completion-trace.js';
-import type { ChatCompletion, ChatCompletionChunk } from '../providers/model-backend.js';
+import { JSON_TEXT, type ChatCompletion, type ChatCompletionChunk } from '../providers/model-backend.js';
 
 /** An AbortSignal that fires the moment the client goes away before its reply is complete. */
 export function abortOnClientGone(res: ServerResponse): AbortSignal {
@@ -34,7 +34,7 @@ export class CompletionResponder {
 
   send(reply: FastifyReply, completion: ChatCompletion, trace: CompletionTrace): void {
     if (this.logBodies) trace.replyText = String(completion.choices?.[0]?.message?.content ?? '');
-    reply.type('application/json').send(completion);
+    reply.type('application/json').send(completion[JSON_TEXT] ?? completion);
   }
 
   /**
@@ -61,7 +61,7 @@ export class CompletionResponder {
         if (signal.aborted) break;
         if (this.logBodies) text += r.value.choices[0]?.delta?.content ?? '';
         // Frames of one tick leave in one write; the writer asks to wait only when the socket is full.
-        const full = sse.write(JSON.stringify(r.value));
+        const full = sse.write(r.value[JSON_TEXT] ?? JSON.stringify(r.value));
         if (full) await full;
       }
       if (!signal.aborted) sse.done();

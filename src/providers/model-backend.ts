@@ -25,6 +25,13 @@ export interface CompletionUsage {
   [extra: string]: unknown;
 }
 
+/**
+ * A reply's or chunk's exact JSON text, when a backend has it (a pass-through upstream's own text,
+ * model name already in place): it is written as it is instead of being serialised again.
+ * Whoever changes a reply or chunk after the backend deletes it.
+ */
+export const JSON_TEXT: unique symbol = Symbol('jsonText');
+
 /** An OpenAI `chat.completion` object. */
 export interface ChatCompletion {
   id: string;
@@ -38,6 +45,7 @@ export interface ChatCompletion {
     logprobs: unknown;
   }[];
   usage?: CompletionUsage;
+  [JSON_TEXT]?: string;
   [extra: string]: unknown;
 }
 
@@ -54,6 +62,7 @@ export interface ChatCompletionChunk {
     logprobs?: unknown;
   }[];
   usage?: CompletionUsage | null;
+  [JSON_TEXT]?: string;
   [extra: string]: unknown;
 }
 

@@ -49,9 +49,10 @@ export class AnthropicBackend implements ModelBackend {
 
   async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
     const body = this.upstreamBody(request, false);
-    const deadline = new Deadline(signal, this.options.timeoutMs);
+    const deadline = new Deadline(this.options.timeoutMs);
     try {
-      const res = await this.send(body, deadline.signal);
+      const res = await this.send(body, signal, deadline);
+      deadline.bound(res.body);
       const { text, truncated } = await readText(res.body, REPLY_BODY_LIMIT);
       if (truncated) throw this.invalidReply('is larger than the limit');
       let reply: unknown;
@@ -63,7 +64,7 @@ export class AnthropicBackend implements ModelBackend {
       if (!isAnthropicMessage(reply)) throw this.invalidReply('is not a message');
       return toChatCompletion(reply, request.requestedModel);
     } catch (err) {
-      throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
+      throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
     } finally {
       deadline.dispose();
     }
@@ -73,15 +74,13 @@ export class AnthropicBackend implements ModelBackend {
     const body = this.upstreamBody(request, true);
     const options = request.body.stream_options as { include_usage?: unknown } | null | undefined;
     const mapper = new AnthropicStreamMapper({ provider: this.options.name, model: request.requestedModel, includeUsage: options?.include_usage === true });
-    const deadline = new Deadline(signal, this.options.timeoutMs);
     let res: Dispatcher.ResponseData | undefined;
     let completed = false;
     try {
-      res = await this.send(body, deadline.signal);
+      res = await this.send(body, signal, new Deadline(this.options.timeoutMs));
       for await (const data of readSseData(res.body.iterator({ destroyOnReturn: false }))) {
         // Events already buffered must not outlive an abort.
-        deadline.signal.throwIfAborted();
-        deadline.touch();
+        signal.throwIfAborted();
         let event: AnthropicStreamEvent;
         try {
           event = JSON.parse(data);
@@ -96,9 +95,8 @@ export class AnthropicBackend implements ModelBackend {
       }
       throw this.invalidReply('ended the stream before message_stop');
     } catch (err) {
-      throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
+      throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
     } finally {
-      deadline.dispose();
       releaseBody(res?.body, completed);
     }
   }
@@ -126,8 +124,8 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   /** Sends the request; an HTTP error answer becomes an UpstreamError (its body read, bounded). */
-  private async send(body: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    const res = await this.target.pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
+  private async send(body: string, signal: AbortSignal, deadline: Deadline): Promise<Dispatcher.ResponseData> {
+    const res = await this.target.pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal, ...deadline.timeouts });
     if (res.statusCode >= 400) {
       const { text } = await readText(res.body, ERROR_BODY_LIMIT);
       throw anthropicHttpError(this.options.name, res.statusCode, res.headers, text, this.options.apiKey ? [this.options.apiKey] : []);

@@ -1,36 +1,32 @@
+import { performance } from 'node:perf_hooks';
 import { DeadlineExceeded } from './upstream-errors.js';
 
 /**
- * An AbortSignal that fires when the client's signal does, or when the deadline passes without a
- * `touch()` (for streams, the silence between chunks). `dispose()` clears the timer and listener.
+ * A provider's `timeoutMs` on one upstream request, with no AbortController or timer of its own
+ * on the way to the headers: undici's per-request `headersTimeout` and `bodyTimeout` bound the
+ * silence before the headers and between reads (for a stream, the silence between chunks). A
+ * whole-reply deadline (non-streamed) also bounds the body: `bound(body)` destroys it with
+ * DeadlineExceeded when what is left of the time passes. 0 means no deadline.
  */
 export class Deadline {
-  private readonly controller = new AbortController();
+  private readonly started = performance.now();
   private timer: NodeJS.Timeout | undefined;
-  private readonly onAbort = () => this.controller.abort(this.parent.reason);
 
-  constructor(
-    private readonly parent: AbortSignal,
-    private readonly ms: number,
-  ) {
-    if (parent.aborted) this.controller.abort(parent.reason);
-    else parent.addEventListener('abort', this.onAbort, { once: true });
-    this.touch();
+  constructor(private readonly ms: number) {}
+
+  /** undici request options. */
+  get timeouts(): { headersTimeout: number; bodyTimeout: number } {
+    return { headersTimeout: this.ms, bodyTimeout: this.ms };
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Restarts the deadline (a chunk arrived). */
-  touch(): void {
-    if (this.ms <= 0 || this.controller.signal.aborted) return;
-    if (this.timer) this.timer.refresh();
-    else this.timer = setTimeout(() => this.controller.abort(new DeadlineExceeded()), this.ms);
+  /** Bounds the rest of a reply's body to what is left of the whole-reply deadline. */
+  bound(body: { destroy(err?: Error): unknown }): void {
+    if (this.ms <= 0) return;
+    const left = Math.max(0, this.started + this.ms - performance.now());
+    this.timer = setTimeout(() => body.destroy(new DeadlineExceeded()), left);
   }
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.parent.removeEventListener('abort', this.onAbort);
   }
 }

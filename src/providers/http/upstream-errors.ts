@@ -56,7 +56,7 @@ export function upstreamErrorFromResponse(provider: string, status: number, head
   return new UpstreamError(provider, status, message, isRetryableStatus(status), passBody, parseRetryAfter(headers['retry-after']));
 }
 
-/** Thrown on purpose when a deadline passes, so the transport error can be told apart from a client abort. */
+/** A whole-reply deadline passed while the body was being read. */
 export class DeadlineExceeded extends Error {
   constructor() {
     super('deadline exceeded');
@@ -69,10 +69,8 @@ export class DeadlineExceeded extends Error {
  */
 export function fromTransportError(provider: string, err: unknown, signal: AbortSignal, timeoutMs: number): unknown {
   if (err instanceof ApiError) return err;
-  if (signal.aborted) {
-    return signal.reason instanceof DeadlineExceeded ? new UpstreamTimeoutError(provider, timeoutMs) : err;
-  }
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) return new UpstreamTimeoutError(provider, timeoutMs);
+  if (err instanceof DeadlineExceeded || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) return new UpstreamTimeoutError(provider, timeoutMs);
+  if (signal.aborted) return err;
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
   const what = code === 'ECONNREFUSED' ? 'refused the connection' : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'closed the connection' : 'could not be reached';
   return new UpstreamError(provider, 502, `The upstream '${provider}' ${what}.`, true, undefined, undefined, 'upstream_unavailable');

@@ -67,12 +67,13 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   }
 
   async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
-    const deadline = new Deadline(signal, this.options.timeoutMs);
+    const deadline = new Deadline(this.options.timeoutMs);
     let release: () => void = NO_RELEASE;
     try {
-      const sent = await this.send(request, deadline.signal);
+      const sent = await this.send(request, signal, deadline);
       release = sent.release;
       const res = sent.res;
+      deadline.bound(res.body);
       const { text, truncated } = await readText(res.body, this.options.maxResponseBytes ?? 64 * 1024 * 1024);
       if (truncated) throw this.invalidReply('is larger than the configured limit');
       let reply: ChatCompletion;
@@ -82,9 +83,9 @@ export class OpenAiCompatibleBackend implements ModelBackend {
         throw this.invalidReply('is not valid JSON');
       }
       if (!reply || typeof reply !== 'object' || !Array.isArray(reply.choices)) throw this.invalidReply('is not a chat.completion');
-      return withRequestedModel(reply, request.requestedModel);
+      return withRequestedModel(reply, text, request.requestedModel);
     } catch (err) {
-      throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
+      throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
     } finally {
       release();
       deadline.dispose();
@@ -92,13 +93,13 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   }
 
   async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk> {
-    const deadline = new Deadline(signal, this.options.timeoutMs);
+    const deadline = new Deadline(this.options.timeoutMs);
     let res: Dispatcher.ResponseData | undefined;
     let finished = false;
     let completed = false;
     let release: () => void = NO_RELEASE;
     try {
-      const sent = await this.send(request, deadline.signal);
+      const sent = await this.send(request, signal, deadline);
       release = sent.release;
       res = sent.res;
       const parser = new SseParser(this.options.maxResponseBytes);
@@ -106,7 +107,6 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       // Events are split synchronously per read: the only await per chunk is the consumer's.
       for (;;) {
         const read = await reads.next();
-        deadline.touch();
         for (const data of read.done ? parser.end() : parser.push(read.value)) {
           if (data === '[DONE]') {
             completed = true;
@@ -122,10 +122,9 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       if (!finished) throw this.invalidReply('ended the stream before it finished');
     } catch (err) {
       if (err instanceof SseEventTooLarge) throw this.invalidReply('sent a stream event larger than the configured limit');
-      throw fromTransportError(this.options.name, err, deadline.signal, this.options.timeoutMs);
+      throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
     } finally {
       release();
-      deadline.dispose();
       releaseBody(res?.body, completed);
     }
   }
@@ -143,13 +142,13 @@ export class OpenAiCompatibleBackend implements ModelBackend {
    * Sends the request, first loading its LoRA adapter when it names one. A target that answers
    * that the adapter does not exist (it restarted) gets it loaded again, once.
    */
-  private async send(request: BackendRequest, signal: AbortSignal): Promise<{ res: Dispatcher.ResponseData; release: () => void }> {
-    if (!request.adapter || !this.adapters) return { res: await this.post(request, request.model, signal), release: NO_RELEASE };
+  private async send(request: BackendRequest, signal: AbortSignal, deadline: Deadline): Promise<{ res: Dispatcher.ResponseData; release: () => void }> {
+    if (!request.adapter || !this.adapters) return { res: await this.post(request, request.model, signal, deadline), release: NO_RELEASE };
     const checkpoint = parseCheckpoint(request.model, request.requestedModel);
     for (let reloaded = false; ; reloaded = true) {
       const lease = await this.adapters.acquire(checkpoint, signal);
       try {
-        return { res: await this.post(request, lease.loraName, signal), release: lease.release };
+        return { res: await this.post(request, lease.loraName, signal, deadline), release: lease.release };
       } catch (err) {
         lease.release();
         if (!isModelMissing(err)) throw err;
@@ -162,13 +161,14 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   }
 
   /** POSTs the chat request for `model`; an HTTP error answer becomes an UpstreamError (its body read, bounded). */
-  private async post(request: BackendRequest, model: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  private async post(request: BackendRequest, model: string, signal: AbortSignal, deadline: Deadline): Promise<Dispatcher.ResponseData> {
     const res = await this.target.pool.request({
       method: 'POST',
       path: this.path,
       headers: this.headers,
       body: upstreamBody(request.body, request.rawBody, model),
       signal,
+      ...deadline.timeouts,
     });
     if (res.statusCode >= 400) {
       const { text } = await readText(res.body, ERROR_BODY_LIMIT);
@@ -186,7 +186,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       throw this.invalidReply('sent a stream event that is not valid JSON');
     }
     if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.options.name, 502, {}, data, this.secrets);
-    return withRequestedModel(chunk, requestedModel);
+    return withRequestedModel(chunk, data, requestedModel);
   }
 
   private invalidReply(what: string): UpstreamError {

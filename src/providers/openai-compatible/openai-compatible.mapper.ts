@@ -1,5 +1,5 @@
 import { ApiError } from '../../common/errors/api-error.js';
-import type { ChatRequestBody } from '../model-backend.js';
+import { JSON_TEXT, type ChatRequestBody } from '../model-backend.js';
 
 /**
  * The upstream request body: the client's body untouched except `model`. When the model name is
@@ -15,8 +15,36 @@ export function upstreamBody(body: ChatRequestBody, rawBody: string | undefined,
   }
 }
 
-/** The model name the client asked for, written over the upstream's in a reply or chunk. */
-export function withRequestedModel<T extends { model?: unknown }>(reply: T, requestedModel: string): T {
+/**
+ * The model name the client asked for, written over the upstream's in a reply or chunk parsed
+ * from `text`; the text itself, with the name changed in place, rides along as its JSON_TEXT.
+ */
+export function withRequestedModel<T extends { model?: unknown; [JSON_TEXT]?: string }>(reply: T, text: string, requestedModel: string): T {
+  const spliced = spliceModel(text, reply.model, requestedModel);
   reply.model = requestedModel;
+  if (spliced !== undefined) reply[JSON_TEXT] = spliced;
   return reply;
+}
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+
+/**
+ * `text` (a JSON object whose top-level `model` is `upstreamModel`) with that value replaced, or
+ * undefined when that cannot be done with certainty. In valid JSON the characters `"model"` can
+ * only be a string token (a quote inside a string is escaped), so when they occur once, they are
+ * the top-level key. Text over several lines is left alone: a frame's data must be one line.
+ */
+export function spliceModel(text: string, upstreamModel: unknown, requestedModel: string): string | undefined {
+  if (typeof upstreamModel !== 'string' || text.includes('\n')) return undefined;
+  const key = text.indexOf('"model"');
+  if (key === -1 || text.indexOf('"model"', key + 7) !== -1) return undefined;
+  let at = key + 7;
+  while (isSpace(text.charCodeAt(at))) at++;
+  if (text.charCodeAt(at) !== 58) return undefined;
+  at++;
+  while (isSpace(text.charCodeAt(at))) at++;
+  const written = JSON.stringify(upstreamModel);
+  if (!text.startsWith(written, at)) return undefined;
+  if (upstreamModel === requestedModel) return text;
+  return text.slice(0, at) + JSON.stringify(requestedModel) + text.slice(at + written.length);
 }
