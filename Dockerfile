@@ -19,4 +19,5 @@ USER node
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/v1/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/main.js"]
+# The same V8 flags as `npm start`: a smaller young generation keeps RSS low at no measurable CPU cost.
+CMD ["node", "--max-semi-space-size=8", "dist/main.js"]

@@ -9,7 +9,7 @@
 //   node bench/run.mjs [--duration 5] [--warmup 2] [--connections 1,50] [--quick] [--soak 60] [--profile]
 // Every option also reads BENCH_<NAME> from the environment (BENCH_DURATION=1 …).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, release, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,11 +38,18 @@ const OPTIONS = {
   profile: { type: 'boolean', default: false, help: 'also profile a separate service (--cpu-prof into bench/out) during the 50-connection openai cases, non-streamed and streamed' },
   'log-level': { type: 'string', default: 'warn', help: "the service's LOG_LEVEL (info adds a log line per request)" },
   'service-entry': { type: 'string', default: 'dist/main.js', help: 'the service entry point (a patched build copy for an A/B run)' },
-  'service-node-args': { type: 'string', default: '', help: 'extra node flags for the service, e.g. "--max-semi-space-size=4"' },
+  'service-node-args': { type: 'string', default: '', help: 'node flags for the service beyond those `npm start` uses, e.g. "--max-old-space-size=128"' },
   quick: { type: 'boolean', default: false, help: 'short everything: 1 s cases, 0.5 s warm-up, 50-request loops' },
   out: { type: 'string', default: join(here, 'results.json'), help: 'where results are written' },
   help: { type: 'boolean', default: false },
 };
+
+/** The node flags `npm start` runs the service with (package.json's start script): the bench measures the service as it is run. */
+function startFlags() {
+  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+  const words = start.split(' ');
+  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js'));
+}
 
 function readOptions() {
   const { values } = parseArgs({ options: Object.fromEntries(Object.entries(OPTIONS).map(([k, o]) => [k, { type: o.type }])), strict: true });
@@ -80,7 +87,7 @@ function readOptions() {
     soak: num('soak'),
     profile: opts.profile === true,
     logLevel: opts['log-level'],
-    serviceNodeArgs: String(opts['service-node-args']).split(' ').filter(Boolean),
+    serviceNodeArgs: [...startFlags(), ...String(opts['service-node-args']).split(' ').filter(Boolean)],
     serviceEntry: resolve(root, opts['service-entry']),
     quick: opts.quick === true,
     out: opts.out,

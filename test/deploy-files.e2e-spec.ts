@@ -98,4 +98,10 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^EXPOSE 8000$/m);
     expect(dockerfile).toContain('npm ci');
   });
+
+  it('runs the service with the same node flags as npm start', () => {
+    const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start.split(' ');
+    const cmd = read('Dockerfile').match(/^CMD (\[.*\])$/m)?.[1];
+    expect(JSON.parse(cmd!)).toEqual(start);
+  });
 });

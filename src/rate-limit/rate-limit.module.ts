@@ -1,6 +1,6 @@
 import { Logger, Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { rateLimitConfig } from './rate-limit.config.js';
 import { RateLimitService, REDIS_CLIENT } from './rate-limit.service.js';
 
@@ -11,8 +11,10 @@ import { RateLimitService, REDIS_CLIENT } from './rate-limit.service.js';
  */
 async function redisFactory(config: ConfigType<typeof rateLimitConfig>): Promise<Redis | null> {
   if (!config.REDIS_URL) return null;
+  // Loaded only when used: a service without Redis keeps its memory.
+  const { Redis: RedisClient } = await import('ioredis');
   const logger = new Logger('Redis');
-  const redis = new Redis(config.REDIS_URL, {
+  const redis = new RedisClient(config.REDIS_URL, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,

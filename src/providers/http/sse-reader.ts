@@ -1,3 +1,5 @@
+import { StringDecoder } from 'node:string_decoder';
+
 /** An event larger than the reader accepts. */
 export class SseEventTooLarge extends Error {
   constructor(readonly limit: number) {
@@ -12,7 +14,7 @@ export class SseEventTooLarge extends Error {
  * and an event that grows past `maxEventChars` is refused.
  */
 export class SseParser {
-  private readonly decoder = new TextDecoder();
+  private readonly decoder = new StringDecoder('utf8');
   // The event read so far, in pieces: joining only when it is complete keeps a large event linear.
   private parts: string[] = [];
   private size = 0;
@@ -22,7 +24,7 @@ export class SseParser {
   constructor(private readonly maxEventChars = 64 * 1024 * 1024) {}
 
   push(bytes: Uint8Array): string[] {
-    let text = this.decoder.decode(bytes, { stream: true });
+    let text = this.decoder.write(bytes);
     if (this.pendingCR && text.charCodeAt(0) === 10) text = text.slice(1);
     this.pendingCR = text.endsWith('\r');
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
@@ -57,7 +59,7 @@ export class SseParser {
 
   /** The event the stream ended in without a blank line, if any. */
   end(): string[] {
-    const data = eventData(this.parts.join('') + this.decoder.decode());
+    const data = eventData(this.parts.join('') + this.decoder.end());
     this.parts = [];
     return data === undefined ? [] : [data];
   }

@@ -43,8 +43,23 @@ export function spliceModel(text: string, upstreamModel: unknown, requestedModel
   if (text.charCodeAt(at) !== 58) return undefined;
   at++;
   while (isSpace(text.charCodeAt(at))) at++;
-  const written = JSON.stringify(upstreamModel);
+  const written = upstreamQuoted(upstreamModel);
   if (!text.startsWith(written, at)) return undefined;
   if (upstreamModel === requestedModel) return text;
-  return text.slice(0, at) + JSON.stringify(requestedModel) + text.slice(at + written.length);
+  return text.slice(0, at) + requestedQuoted(requestedModel) + text.slice(at + written.length);
 }
+
+/** JSON.stringify of the last name it was given: a stream repeats the same two names in every chunk. */
+function lastQuoted(): (name: string) => string {
+  let last: string | undefined;
+  let quoted = '';
+  return (name) => {
+    if (name !== last) {
+      last = name;
+      quoted = JSON.stringify(name);
+    }
+    return quoted;
+  };
+}
+const upstreamQuoted = lastQuoted();
+const requestedQuoted = lastQuoted();
