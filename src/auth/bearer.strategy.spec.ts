@@ -9,10 +9,10 @@ function passportAccepts(store: ApiKeyStore, authorization: string | undefined):
   const strategy = new Strategy((token: string, done: (err: unknown, user?: Caller | false) => void) => {
     const caller = store.lookup(token);
     done(null, caller && caller !== 'disabled' ? caller : false);
-  }) as Strategy & Record<string, unknown>;
+  }) as unknown as { authenticate(req: unknown): void } & Record<string, unknown>;
   return new Promise((resolve) => {
     Object.assign(strategy, { success: (user: Caller) => resolve(user), fail: () => resolve(null), error: () => resolve(null) });
-    strategy.authenticate({ headers: authorization === undefined ? {} : { authorization } } as never);
+    strategy.authenticate({ headers: authorization === undefined ? {} : { authorization } });
   });
 }
 

@@ -31,16 +31,18 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     const started = performance.now();
-    const isChat = req.routeOptions.url === CHAT_ROUTE;
+    // Fastify builds routeOptions anew on each read: read once.
+    const route = req.routeOptions.url;
+    const isChat = route === CHAT_ROUTE;
     if (isChat) {
       req.telemetry = {};
       metrics.requestStarted();
     }
-    reply.raw.once('close', () => finish(req, reply.raw.statusCode, started, isChat, !reply.raw.writableFinished));
+    reply.raw.once('close', () => finish(req, route, reply.raw.statusCode, started, isChat, !reply.raw.writableFinished));
     done();
   });
 
-  function finish(req: FastifyRequest, status: number, started: number, isChat: boolean, aborted: boolean): void {
+  function finish(req: FastifyRequest, route: string | undefined, status: number, started: number, isChat: boolean, aborted: boolean): void {
     const ms = performance.now() - started;
     const t = req.telemetry;
     // Token metrics count what a backend reported; an estimate (a stream without a usage chunk) is only logged.
@@ -59,7 +61,7 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
         completionTokens: usage?.completion_tokens,
       });
     }
-    const path = req.routeOptions.url ?? req.url.split('?', 1)[0].slice(0, 256);
+    const path = route ?? req.url.split('?', 1)[0].slice(0, 256);
     const level = QUIET_ROUTES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info';
     if (!logger.isLevelEnabled(level)) return;
     const line: Record<string, unknown> = {
