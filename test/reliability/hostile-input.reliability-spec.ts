@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -246,6 +246,7 @@ models:
       keepAliveResets,
       violations: outcomes.filter((o) => o.violations.length > 0).length,
     });
+    mkdirSync(dirname(SUMMARY_FILE), { recursive: true });
     writeFileSync(join(dirname(SUMMARY_FILE), 'reliability-fuzz-violations.json'), `${JSON.stringify(outcomes.filter((o) => o.violations.length > 0), null, 2)}\n`);
     expect(outcomes.length).toBeGreaterThanOrEqual(3000);
     expect(alive).toBe(true);
