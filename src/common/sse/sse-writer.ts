@@ -8,10 +8,11 @@ export const SSE_HEADERS = {
 } as const;
 
 /**
- * Writes `data: …\n\n` frames on a raw Node response. Frames written in one tick (one upstream
- * read) leave together in one write at the end of that tick: nothing waits for a later read, and
- * a burst of chunks costs one system call, not one per chunk. The caller owns the response: Nest
- * and Fastify never write after it.
+ * Writes `data: …\n\n` frames on a raw Node response. Frames queued in one turn of the event loop
+ * (one upstream read, one local token) leave together in one write at the end of that turn
+ * (setImmediate): nothing waits for a later read, a burst of chunks costs one system call, not one
+ * per chunk, and the write runs after the work the chunk set off (a local model is already
+ * computing its next token). The caller owns the response: Nest and Fastify never write after it.
  */
 export class SseWriter {
   private started = false;
@@ -38,7 +39,7 @@ export class SseWriter {
     this.pending += `data: ${json}\n\n`;
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flush);
+      setImmediate(this.flush);
     }
     return this.full;
   }
