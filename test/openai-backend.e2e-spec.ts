@@ -202,8 +202,11 @@ models:
   it('cools a failing target down: its share moves to the other target for a while', async () => {
     await sleep(350);
     vllm.reset((_req, res) => reply(res, 500, { error: { message: 'sick' } }));
+    const started = Date.now();
     for (let i = 0; i < 30; i++) expect((await post(url, { model: 'spread', ...hello })).status).toBe(200);
-    expect(vllm.requests.length).toBeLessThanOrEqual(3);
+    // Three failures cool it down for cooldownMs (300); a slow machine may see a window pass, and then one probe each.
+    const windowsPassed = Math.floor((Date.now() - started) / 300);
+    expect(vllm.requests.length).toBeLessThanOrEqual(3 + windowsPassed);
     expect(backup.requests.length).toBe(30);
   });
 
