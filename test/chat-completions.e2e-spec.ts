@@ -100,6 +100,20 @@ describe('POST /v1/chat/completions (echo)', () => {
       expect((await post(`${url}/`, hello)).status).toBe(200);
     });
 
+    it('answers a method the path does not take with 405 and Allow, as FastAPI does; an unknown path stays 404', async () => {
+      for (const method of ['GET', 'PUT', 'DELETE']) {
+        const res = await fetch(url, { method, headers: authHeaders(KEY) });
+        expect(res.status).toBe(405);
+        expect(res.headers.get('allow')).toBe('POST');
+        expect(await res.json()).toMatchObject({ detail: 'Method Not Allowed', error: { code: 'method_not_allowed', type: 'invalid_request_error' } });
+      }
+      const models = await fetch(`${running.url}/v1/models`, { method: 'POST', headers: authHeaders(KEY), body: '{}' });
+      expect(models.status).toBe(405);
+      expect(models.headers.get('allow')).toBe('GET, HEAD');
+      const unknown = await fetch(`${running.url}/v1/nothing-here`, { method: 'POST', headers: authHeaders(KEY), body: '{}' });
+      expect(unknown.status).toBe(404);
+    });
+
     it('answers an unknown model with 404 model_not_found', async () => {
       const r = await post(url, { ...hello, model: 'gpt-nope' });
       expect(r.status).toBe(404);

@@ -1,5 +1,5 @@
-import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger, NotFoundException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.js';
 import { toErrorResponse } from './error-mapper.js';
 import { RequestValidationError } from './validation-error.js';
@@ -10,9 +10,21 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    sendError(reply, exception, this.logger);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    sendError(reply, methodNotAllowed(http.getRequest<FastifyRequest>(), exception) ?? exception, this.logger);
   }
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** A path that exists, asked with a method it does not take: FastAPI's 405 with `Allow`, not a 404. */
+function methodNotAllowed(request: FastifyRequest | undefined, exception: unknown): ApiError | undefined {
+  if (!(exception instanceof NotFoundException) || !request?.server) return undefined;
+  const url = request.url.split('?', 1)[0];
+  const allowed = METHODS.filter((method) => method !== request.method && request.server.hasRoute({ method, url }));
+  if (allowed.length === 0) return undefined;
+  return new ApiError(405, 'Method Not Allowed', 'invalid_request_error', 'method_not_allowed', null, { allow: allowed.join(', ') });
 }
 
 /** Writes an error on a Fastify reply, or as an SSE error event when a stream already began. */
