@@ -122,6 +122,19 @@ function faults(): Fault[] {
       expect: { status: 200, midStream: true, code: 'upstream_invalid_reply', upstreamRequests: 1, maxMs: 1000 },
     },
     {
+      name: 'SSE stream with a frame that is JSON but not an object',
+      model: 'faulty',
+      stream: true,
+      script: (c) => {
+        c.sseHead();
+        c.frame(roleChunk(c));
+        c.frame('null');
+        c.frame(textChunk(c, 'never relayed'));
+        c.end('data: [DONE]\n\n');
+      },
+      expect: { status: 200, midStream: true, code: 'upstream_invalid_reply', upstreamRequests: 1, maxMs: 1000 },
+    },
+    {
       name: 'SSE stream that ends without [DONE] or a finish_reason',
       model: 'faulty',
       stream: true,

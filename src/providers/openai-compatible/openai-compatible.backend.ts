@@ -185,6 +185,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     } catch {
       throw this.invalidReply('sent a stream event that is not valid JSON');
     }
+    if (chunk === null || typeof chunk !== 'object' || Array.isArray(chunk)) throw this.invalidReply('sent a stream event that is not a JSON object');
     if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.options.name, 502, {}, data, this.secrets);
     return withRequestedModel(chunk, data, requestedModel);
   }
