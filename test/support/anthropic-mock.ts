@@ -1,16 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { MockUpstream, type RecordedRequest } from './mock-upstream.js';
 
-export interface MessagesCall {
-  url: string;
-  headers: IncomingMessage['headers'];
-  json: any;
-  /** Resolves when this request's connection closed (or its reply ended); `closedAt` is then set. */
-  closed: Promise<void>;
-  closedAt?: number;
-  /** Whether the reply was written to its end before the close. */
-  finished: boolean;
-}
+/** A call that passed the Messages API's checks (method, path, key, version, body). */
+export type MessagesCall = RecordedRequest;
 
 export type Script = (call: MessagesCall, res: ServerResponse) => void | Promise<void>;
 
@@ -39,63 +31,43 @@ export interface SseEvent {
 export class AnthropicMock {
   readonly calls: MessagesCall[] = [];
   script: Script = (call, res) => sendMessage(res, message(call.json.model, [{ type: 'text', text: 'Hello!' }]));
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  /** The HTTP server: it records every request, this class keeps the ones that pass Anthropic's checks. */
+  private readonly server = new MockUpstream();
 
   constructor(readonly apiKey: string) {
-    this.server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => this.answer(req, res, Buffer.concat(parts).toString('utf8')));
-    });
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
+    this.server.handler = (req, res) => this.answer(req, res);
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    await this.server.start();
     return this;
   }
 
   /** The API origin, as `baseURL` takes it (requests go to `/v1/messages`). */
   get baseURL(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.server.port}`;
   }
 
   reset(script: Script): void {
     this.calls.length = 0;
+    this.server.reset();
     this.script = script;
   }
 
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
-  private answer(req: IncomingMessage, res: ServerResponse, body: string): void {
+  private answer(req: RecordedRequest, res: ServerResponse): void | Promise<void> {
     if (req.method !== 'POST' || req.url !== '/v1/messages') return sendError(res, 404, 'not_found_error', `${req.method} ${req.url} not found`);
     if (req.headers['x-api-key'] !== this.apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key');
     if (!req.headers['anthropic-version']) return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
-    let json: any;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      return sendError(res, 400, 'invalid_request_error', 'body: not valid JSON');
-    }
-    if (typeof json.model !== 'string' || !Number.isInteger(json.max_tokens) || !Array.isArray(json.messages)) {
+    if (req.json === undefined) return sendError(res, 400, 'invalid_request_error', 'body: not valid JSON');
+    if (typeof req.json?.model !== 'string' || !Number.isInteger(req.json.max_tokens) || !Array.isArray(req.json.messages)) {
       return sendError(res, 400, 'invalid_request_error', 'model, max_tokens and messages are required');
     }
-    let markClosed!: () => void;
-    const call: MessagesCall = { url: req.url, headers: req.headers, json, finished: false, closed: new Promise((r) => (markClosed = r)) };
-    res.on('close', () => {
-      call.closedAt = Date.now();
-      call.finished = res.writableFinished;
-      markClosed();
-    });
-    this.calls.push(call);
-    Promise.resolve(this.script(call, res)).catch(() => res.destroy());
+    this.calls.push(req);
+    return this.script(req, res);
   }
 }
 
