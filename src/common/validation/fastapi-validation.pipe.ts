@@ -6,6 +6,15 @@ import { bodyShapeIssue, toPydanticIssues } from './pydantic-issues.js';
 
 type Ctor = new () => object;
 
+interface Rules {
+  /** The declared fields (copied onto the instance class-validator checks). */
+  fields: string[];
+  /** Fields whose rules apply to each element. */
+  each: Set<string>;
+  /** Answers "valid" without class-validator for the common case; null when the rules are beyond it. */
+  fast: ((body: Record<string, unknown>) => boolean) | null;
+}
+
 /**
  * Validates a body against its DTO's class-validator rules and answers failures as FastAPI's 422.
  * It returns the body the client sent, unknown fields included: the DTO instance only carries
@@ -14,8 +23,7 @@ type Ctor = new () => object;
  */
 @Injectable()
 export class FastApiValidationPipe implements PipeTransform {
-  private readonly fieldsByClass = new Map<Ctor, { fields: string[]; each: Set<string> }>();
-  private readonly fastChecks = new Map<Ctor, ((body: Record<string, unknown>) => boolean) | null>();
+  private readonly rulesByClass = new Map<Ctor, Rules>();
 
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     const metatype = metadata.metatype as Ctor | undefined;
@@ -23,9 +31,9 @@ export class FastApiValidationPipe implements PipeTransform {
     const shape = bodyShapeIssue(value);
     if (shape) throw new RequestValidationError([shape]);
     const body = value as Record<string, unknown>;
-    if (this.fastCheck(metatype)?.(body)) return body;
+    const { fields, each, fast } = this.rules(metatype);
+    if (fast?.(body)) return body;
     const instance = Object.create(metatype.prototype) as Record<string, unknown>;
-    const { fields, each } = this.fields(metatype);
     for (const field of fields) {
       if (Object.hasOwn(body, field)) instance[field] = body[field];
     }
@@ -34,22 +42,18 @@ export class FastApiValidationPipe implements PipeTransform {
     return body;
   }
 
-  private fastCheck(metatype: Ctor): ((body: Record<string, unknown>) => boolean) | null {
-    let check = this.fastChecks.get(metatype);
-    if (check === undefined) {
-      check = compileFastCheck(metatype);
-      this.fastChecks.set(metatype, check);
-    }
-    return check;
-  }
-
-  private fields(metatype: Ctor): { fields: string[]; each: Set<string> } {
-    let known = this.fieldsByClass.get(metatype);
-    if (!known) {
+  /** A DTO's rules, read from class-validator's metadata once per class. */
+  private rules(metatype: Ctor): Rules {
+    let rules = this.rulesByClass.get(metatype);
+    if (!rules) {
       const metas = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
-      known = { fields: [...new Set(metas.map((m) => m.propertyName))], each: new Set(metas.filter((m) => m.each).map((m) => m.propertyName)) };
-      this.fieldsByClass.set(metatype, known);
+      rules = {
+        fields: [...new Set(metas.map((m) => m.propertyName))],
+        each: new Set(metas.filter((m) => m.each).map((m) => m.propertyName)),
+        fast: compileFastCheck(metatype),
+      };
+      this.rulesByClass.set(metatype, rules);
     }
-    return known;
+    return rules;
   }
 }
