@@ -100,6 +100,20 @@ models:
     expect(backup.requests[0].body).toBe(raw);
   });
 
+  it('relays the upstream reply and chunks as written, only the model name changed', async () => {
+    // `1.50` and the escaped `\u00e9` would come out as `1.5` and `é` from a parse-and-stringify.
+    const text = (model: string, extra: string) => `{"id":"c","object":"chat.completion${extra}","created":1,"model":${JSON.stringify(model)},"x":1.50,"note":"caf\\u00e9",`;
+    vllm.reset((req, res) => {
+      if (!req.json.stream) return reply(res, 200, `${text(req.json.model, '')}"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop","logprobs":null}]}`);
+      return streamFrames(res, [`${text(req.json.model, '.chunk')}"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop","logprobs":null}]}`]);
+    });
+    const plain = await post(url, { model: 'qwen3-8b', ...hello });
+    expect(plain.text).toBe(`${text('qwen3-8b', '')}"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop","logprobs":null}]}`);
+    const streamed = await post(url, { model: 'qwen3-8b', ...hello, stream: true });
+    expect(sseData(streamed.text)[0]).toBe(`${text('qwen3-8b', '.chunk')}"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop","logprobs":null}]}`);
+    expect(vllm.requests.every((r) => r.json.model === 'Qwen/Qwen3-8B')).toBe(true);
+  });
+
   it('lists the configured names', async () => {
     const res = await fetch(`${running.url}/v1/models`, { headers: authHeaders() });
     const ids = ((await res.json()) as { data: { id: string }[] }).data.map((m: { id: string }) => m.id);
