@@ -1,9 +1,11 @@
 // Tokens/s of node-llama-cpp called directly vs LlamaCppBackend.stream() vs the built service
 // streaming over HTTP, on the same generated GGUF, same threads, prompts, sampling and max_tokens.
 // The product requirement: the service keeps >= 95% of direct tokens/s. Run after `npm run build`:
-//   node bench/llama-cpp.bench.mjs [--threads 1] [--rounds 9] [--max-tokens 256] [--model tiny|small]
-// `tiny` (~0.5 MB, ~3000 tok/s on one core) magnifies per-token costs; `small` (~110 MB of random
-// weights, ~130 tok/s) is nearer a real model's token time.
+//   node bench/llama-cpp.bench.mjs [--threads 1] [--rounds 15] [--max-tokens 256] [--model small,tiny]
+// Two generated models, each measured in turn:
+//   small  ~110 MB of random weights, ~130-190 tok/s on one core: a token time nearer a real model's
+//          (a 0.5B instruct model does ~20-40 tok/s on two cores); the requirement is checked on it.
+//   tiny   ~0.5 MB, ~1,600-3,400 tok/s: magnifies what the service adds per token (reported in µs).
 // A variant is an object { generate(messages, params) => Promise<{ tokens, ttftMs }>, close() } passed to runBench().
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,6 +15,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serviceStartFlags } from './lib/children.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -101,7 +104,8 @@ export async function serviceVariant(modelPath, { threads, contextSize }) {
   const provider = { type: 'llama-cpp', modelPath, contextSize, threads, gpu: false, parallel: 1 };
   await writeFile(configFile, `${JSON.stringify({ providers: { tiny: provider }, models: [{ name: 'tiny', provider: 'tiny' }] }, null, 2)}\n`);
   const key = 'sk-bench-0123456789';
-  const child = spawn(process.execPath, [join(here, '../dist/main.js')], {
+  // Run as `npm start` runs it (its node flags included).
+  const child = spawn(process.execPath, [...serviceStartFlags(), join(here, '../dist/main.js')], {
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', API_KEYS: key, CONFIG_FILE: configFile },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -203,31 +207,24 @@ export async function runBench(variants, { rounds = 9, warmup = 3, params = defa
   );
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      threads: { type: 'string', default: '1' },
-      rounds: { type: 'string', default: '9' },
-      'max-tokens': { type: 'string', default: '256' },
-      model: { type: 'string', default: 'tiny' },
-    },
-  });
-  const shape = MODEL_SHAPES[values.model];
-  if (!shape) throw new Error(`--model must be one of ${Object.keys(MODEL_SHAPES).join(', ')}`);
-  const threads = Number(values.threads);
-  const params = { ...defaultParams, maxTokens: Number(values['max-tokens']) };
-  const contextSize = 2048;
+/** The model the >= 95% requirement is checked on: its token time is nearer a real model's. */
+const REQUIREMENT_MODEL = 'small';
+
+/** Measures one generated model: every variant on the same file, threads and sampling. */
+async function benchModel(shapeName, { threads, rounds, params, contextSize }) {
   const { writeTinyGguf } = await import(pathToFileURL(join(here, '../dist/providers/llama-cpp/tiny-gguf.js')).href);
   const dir = await mkdtemp(join(tmpdir(), 'llama-cpp-bench-'));
-  const modelPath = join(dir, 'tiny.gguf');
-  await writeTinyGguf(modelPath, { ...shape, contextLength: contextSize });
+  const modelPath = join(dir, `${shapeName}.gguf`);
+  await writeTinyGguf(modelPath, { ...MODEL_SHAPES[shapeName], contextLength: contextSize });
+  const bytes = (await stat(modelPath)).size;
+  console.log(`\n== model ${shapeName} (${(bytes / 1e6).toFixed(1)} MB), threads ${threads}, ${rounds} rounds`);
   const variants = {};
   try {
     // The backend first: node-llama-cpp routes llama.cpp's log only to the first runtime of a process.
     variants.backend = await backendVariant(modelPath, { threads, contextSize });
     variants.direct = await directVariant(modelPath, { threads, contextSize });
     variants.service = await serviceVariant(modelPath, { threads, contextSize });
-    const results = await runBench(variants, { rounds: Number(values.rounds), params });
+    const results = await runBench(variants, { rounds, params });
     const direct = results.direct.medianTokensPerSecond;
     const ratio = results.backend.medianTokensPerSecond / direct;
     const serviceRatio = results.service.medianTokensPerSecond / direct;
@@ -237,24 +234,13 @@ async function main() {
     for (const [name, r] of Object.entries(results)) {
       console.log(`${name.padEnd(9)} ${r.medianTokensPerSecond.toFixed(0).padStart(12)}   ${r.medianTtftMs.toFixed(2).padStart(14)}   ${(r.medianTokensPerSecond / direct).toFixed(3).padStart(9)}`);
     }
-    console.log(`backend / direct: ${ratio.toFixed(3)}`);
-    console.log(`service / direct: ${serviceRatio.toFixed(3)}, median of per-round ratios ${pairedServiceRatio.toFixed(3)} (requirement >= 0.95)`);
-    // What the service adds per token weighs against a real model's token time, not the tiny model's ~0.3 ms.
+    // What the service adds per token weighs against the model's token time: tiny magnifies it.
     const overheadUs = (1 / results.service.medianTokensPerSecond - 1 / direct) * 1e6;
     const ttftOverheadMs = results.service.medianTtftMs - results.direct.medianTtftMs;
+    console.log(`backend / direct: ${ratio.toFixed(3)}; service / direct: ${serviceRatio.toFixed(3)}, median of per-round ratios ${pairedServiceRatio.toFixed(3)}`);
     console.log(`the service adds ${overheadUs.toFixed(0)} µs per token and ${ttftOverheadMs.toFixed(2)} ms to the first token`);
-    const report = {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: availableParallelism(),
-      cpuModel: cpus()[0]?.model,
-      // Other work on the machine moves these figures: the 1/5/15-minute load averages when the bench ended.
-      loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
-      model: { shape: values.model, bytes: (await stat(modelPath)).size, contextSize },
-      threads,
-      params,
-      prompts: PROMPTS.length,
-      rounds: Number(values.rounds),
+    return {
+      model: { shape: shapeName, bytes, contextSize },
       results,
       backendOverDirect: Number(ratio.toFixed(4)),
       serviceOverDirect: Number(serviceRatio.toFixed(4)),
@@ -262,11 +248,53 @@ async function main() {
       serviceOverheadUsPerToken: Math.round(overheadUs),
       serviceTtftOverheadMs: Number(ttftOverheadMs.toFixed(2)),
     };
-    await writeFile(join(here, 'llama-cpp-results.json'), `${JSON.stringify(report, null, 2)}\n`);
   } finally {
     for (const v of Object.values(variants)) await v.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      threads: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '15' },
+      'max-tokens': { type: 'string', default: '256' },
+      model: { type: 'string', default: 'small,tiny' },
+    },
+  });
+  const shapes = values.model.split(',').map((m) => m.trim()).filter(Boolean);
+  const unknown = shapes.filter((m) => !MODEL_SHAPES[m]);
+  if (!shapes.length || unknown.length) throw new Error(`--model takes a comma-separated list of ${Object.keys(MODEL_SHAPES).join(', ')}; got '${values.model}'`);
+  const threads = Number(values.threads);
+  const rounds = Number(values.rounds);
+  const params = { ...defaultParams, maxTokens: Number(values['max-tokens']) };
+  const models = {};
+  for (const shape of shapes) models[shape] = await benchModel(shape, { threads, rounds, params, contextSize: 2048 });
+  const checked = models[REQUIREMENT_MODEL];
+  console.log('\nmodel   service / direct (per-round median)   added per token   added to first token');
+  for (const [name, m] of Object.entries(models)) {
+    console.log(`${name.padEnd(7)} ${`${m.serviceOverDirect.toFixed(3)} (${m.serviceOverDirectPerRoundMedian.toFixed(3)})`.padStart(27)}   ${`${m.serviceOverheadUsPerToken} µs`.padStart(15)}   ${`${m.serviceTtftOverheadMs.toFixed(2)} ms`.padStart(20)}`);
+  }
+  if (checked) {
+    const ok = checked.serviceOverDirectPerRoundMedian >= 0.95;
+    console.log(`requirement: the service keeps >= 95% of direct tokens/s on '${REQUIREMENT_MODEL}': ${ok ? 'PASS' : 'FAIL'} (${checked.serviceOverDirectPerRoundMedian.toFixed(3)}, median of per-round ratios)`);
+  }
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model,
+    // Other work on the machine moves these figures: the 1/5/15-minute load averages when the bench ended.
+    loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+    threads,
+    params,
+    prompts: PROMPTS.length,
+    rounds,
+    requirement: checked ? { model: REQUIREMENT_MODEL, minimum: 0.95, serviceOverDirectPerRoundMedian: checked.serviceOverDirectPerRoundMedian } : null,
+    models,
+  };
+  await writeFile(join(here, 'llama-cpp-results.json'), `${JSON.stringify(report, null, 2)}\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

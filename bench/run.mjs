@@ -9,7 +9,7 @@
 //   node bench/run.mjs [--duration 5] [--warmup 2] [--connections 1,50] [--quick] [--soak 60] [--profile]
 // Every option also reads BENCH_<NAME> from the environment (BENCH_DURATION=1 …).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, release, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { printReport } from './cpuprofile-report.mjs';
-import { cpuMs, guardChildren, jsonPortLine, killAllNow, listeningLine, onExitSync, rssMb, startNode, stopChild } from './lib/children.mjs';
+import { cpuMs, guardChildren, jsonPortLine, killAllNow, listeningLine, onExitSync, rssMb, serviceStartFlags, startNode, stopChild } from './lib/children.mjs';
 import { cannon, chunkTiming, idleStreams, ttfbLoop } from './lib/load.mjs';
 import { checkBudget, printBudget, printTable } from './lib/report.mjs';
 
@@ -43,13 +43,6 @@ const OPTIONS = {
   out: { type: 'string', default: join(here, 'results.json'), help: 'where results are written' },
   help: { type: 'boolean', default: false },
 };
-
-/** The node flags `npm start` runs the service with (package.json's start script): the bench measures the service as it is run. */
-function startFlags() {
-  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
-  const words = start.split(' ');
-  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js'));
-}
 
 function readOptions() {
   const { values } = parseArgs({ options: Object.fromEntries(Object.entries(OPTIONS).map(([k, o]) => [k, { type: o.type }])), strict: true });
@@ -87,7 +80,7 @@ function readOptions() {
     soak: num('soak'),
     profile: opts.profile === true,
     logLevel: opts['log-level'],
-    serviceNodeArgs: [...startFlags(), ...String(opts['service-node-args']).split(' ').filter(Boolean)],
+    serviceNodeArgs: [...serviceStartFlags(), ...String(opts['service-node-args']).split(' ').filter(Boolean)],
     serviceEntry: resolve(root, opts['service-entry']),
     quick: opts.quick === true,
     out: opts.out,

@@ -6,6 +6,15 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+const root = new URL('../../', import.meta.url);
+
+/** The node flags `npm start` runs the service with (package.json's start script): benchmarks measure the service as it is run. */
+export function serviceStartFlags() {
+  const start = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).scripts.start;
+  const words = start.split(' ');
+  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js'));
+}
+
 const running = new Set();
 const exitHooks = [];
 
