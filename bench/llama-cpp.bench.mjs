@@ -147,23 +147,22 @@ export async function serviceVariant(modelPath, { threads, contextSize }) {
       return new Promise((resolve, reject) => {
         const started = performance.now();
         const req = request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+          // As little work per token as a client can do (it shares the machine with the generating
+          // thread): the bytes are kept as they come and read once the stream has ended, except for
+          // the search for the first content.
           let ttftMs;
-          let tokens = 0;
-          let pending = '';
-          let done = false;
-          res.setEncoding('utf8');
-          res.on('data', (text) => {
-            pending += text;
-            let end;
-            while ((end = pending.indexOf('\n\n')) >= 0) {
-              const frame = pending.slice(6, end);
-              pending = pending.slice(end + 2);
-              if (frame === '[DONE]') done = true;
-              else if (ttftMs === undefined && frame.includes('"content":"') && !frame.includes('"content":""')) ttftMs = performance.now() - started;
-              else if (frame.includes('"usage"')) tokens = JSON.parse(frame).usage?.completion_tokens ?? 0;
-            }
+          const parts = [];
+          res.on('data', (buf) => {
+            parts.push(buf);
+            if (ttftMs === undefined && /"content":"[^"]/.test(buf.toString('latin1'))) ttftMs = performance.now() - started;
           });
-          res.on('end', () => (res.statusCode === 200 && done ? resolve({ tokens, ttftMs }) : reject(new Error(`HTTP ${res.statusCode}: ${pending}`))));
+          res.on('end', () => {
+            const text = Buffer.concat(parts).toString('utf8');
+            const frames = text.split('\n\n').filter(Boolean).map((f) => f.slice(6));
+            const usage = frames.filter((f) => f.includes('"usage"') && f !== '[DONE]').map((f) => JSON.parse(f).usage).find((u) => u);
+            if (res.statusCode === 200 && frames.at(-1) === '[DONE]' && usage) resolve({ tokens: usage.completion_tokens, ttftMs });
+            else reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 500)}`));
+          });
           res.on('error', reject);
         });
         req.on('error', reject);
