@@ -1,13 +1,12 @@
-// Tokens/s of node-llama-cpp called directly vs LlamaCppBackend.stream() vs the built service
-// streaming over HTTP, on the same generated GGUF, same threads, prompts, sampling and max_tokens.
-// The product requirement: the service keeps >= 95% of direct tokens/s. Run after `npm run build`:
+// Tokens/s of node-llama-cpp called directly vs LlamaCppBackend.stream() vs the built service over
+// HTTP, on the same generated GGUF, same threads, prompts, sampling and max_tokens. The product
+// requirement: the service, streaming, keeps >= 95% of direct tokens/s. Run after `npm run build`:
 //   node bench/llama-cpp.bench.mjs [--threads 1] [--rounds 15] [--max-tokens 256] [--model small,tiny]
 // The service is measured streamed (`service`, the requirement) and not streamed (`service-json`: no
-// write per token), both on one child process.
-// Two generated models, each measured in turn:
-//   small  ~110 MB of random weights, ~130-190 tok/s on one core: a token time nearer a real model's
-//          (a 0.5B instruct model does ~20-40 tok/s on two cores); the requirement is checked on it.
-//   tiny   ~0.5 MB, ~1,600-3,400 tok/s: magnifies what the service adds per token (reported in µs).
+// write per token), both on one child process. Two generated models, each measured in turn:
+//   small  ~110 MB of random weights, ~130-190 tok/s on one core: a token time nearer a real model's;
+//          the requirement is checked on it.
+//   tiny   ~0.5 MB, ~1,600-3,400 tok/s: magnifies what streaming adds per token (reported in µs).
 // A variant is an object { generate(messages, params) => Promise<{ tokens, ttftMs }>, close() } passed to runBench().
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
