@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { LlamaChat, LlamaGrammar } from 'node-llama-cpp';
+import { settlesWithin } from '../../common/async/settles-within.js';
 import { ApiError, OverloadedError } from '../../common/errors/api-error.js';
 import { completionId, unixSeconds } from '../../common/ids.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
@@ -9,6 +10,9 @@ import { type LlamaAnswer, type LlamaGeneration, type LlamaStopReason, finishRea
 import { SequencePool } from './llama-cpp.pool.js';
 
 export { LlamaCppLoadError, type LlamaCppOptions, type ResolvedLlamaCppOptions } from './llama-cpp.loader.js';
+
+/** How long close() waits for llama.cpp to free the model and its runtime. */
+const RELEASE_TIMEOUT_MS = 5_000;
 
 /** A request admitted to a sequence, ready to generate. */
 interface Job {
@@ -117,7 +121,10 @@ export class LlamaCppBackend implements ModelBackend {
     if (this.closed) return;
     this.closed = true;
     this.pool.close(new OverloadedError('The local model is shutting down.', 5));
-    await this.loaded.release();
+    // llama.cpp frees the model in native code: a shutdown never waits on that for ever.
+    if (!(await settlesWithin(this.loaded.release(), RELEASE_TIMEOUT_MS))) {
+      this.logger.warn(`${this.options.modelPath} was not freed within ${RELEASE_TIMEOUT_MS} ms; the process's exit frees it`);
+    }
   }
 
   /** Translates and checks the request, then waits for a free sequence (or refuses when the queue is full). */
