@@ -69,23 +69,22 @@ export class ChatCompletionsService {
       ended = true;
       this.settle(usage, chars, admission, estimate, trace);
     };
+    // Made once per stream, not once per chunk.
+    const read = (r: IteratorResult<ChatCompletionChunk>) => {
+      if (r.done) end();
+      else {
+        if (r.value.usage) usage = r.value.usage;
+        const content = r.value.choices[0]?.delta?.content;
+        if (typeof content === 'string') chars += content.length;
+      }
+      return r;
+    };
+    const failed = (err: unknown): never => {
+      end();
+      throw err;
+    };
     return {
-      next: () =>
-        chunks.next().then(
-          (r) => {
-            if (r.done) end();
-            else {
-              if (r.value.usage) usage = r.value.usage;
-              const content = r.value.choices[0]?.delta?.content;
-              if (typeof content === 'string') chars += content.length;
-            }
-            return r;
-          },
-          (err: unknown) => {
-            end();
-            throw err;
-          },
-        ),
+      next: () => chunks.next().then(read, failed),
       return: (value?: unknown) => {
         end();
         return chunks.return?.(value) ?? Promise.resolve({ done: true, value: undefined });

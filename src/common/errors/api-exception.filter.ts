@@ -32,7 +32,7 @@ export function sendError(reply: FastifyReply, exception: unknown, logger: Logge
   const { status, headers, body } = describeError(exception, logger);
   const raw = reply.raw;
   if (raw.headersSent) {
-    if (!raw.writableEnded && !raw.destroyed) raw.end(`data: ${JSON.stringify({ error: body.error ?? body })}\n\n`);
+    if (!raw.writableEnded && !raw.destroyed) raw.end(`data: ${JSON.stringify(errorEvent(body))}\n\n`);
     return;
   }
   if (reply.sent) return;
@@ -41,7 +41,10 @@ export function sendError(reply: FastifyReply, exception: unknown, logger: Logge
 
 /** The payload of the SSE error event that ends a stream which failed after its first chunk. */
 export function streamErrorEvent(exception: unknown, logger: Logger): { error: unknown } {
-  const { body } = describeError(exception, logger);
+  return errorEvent(describeError(exception, logger).body);
+}
+
+function errorEvent(body: Record<string, unknown>): { error: unknown } {
   return { error: body.error ?? body };
 }
 

@@ -113,7 +113,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
             return;
           }
           const chunk = this.chunkOf(data, request.requestedModel);
-          if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
+          if (!finished && chunk.choices?.some((c) => c.finish_reason)) finished = true;
           yield chunk;
         }
         if (read.done) break;
