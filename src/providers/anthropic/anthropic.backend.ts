@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { Dispatcher } from 'undici';
 import { ApiError, UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
-import { readText, releaseBody } from '../http/read-body.js';
+import { readText } from '../http/read-body.js';
 import { readSseData } from '../http/sse-reader.js';
+import { UpstreamCall } from '../http/upstream-call.js';
 import { fromTransportError } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
@@ -51,9 +51,9 @@ export class AnthropicBackend implements ModelBackend {
     const body = this.upstreamBody(request, false);
     const deadline = new Deadline(this.options.timeoutMs);
     try {
-      const res = await this.send(body, signal, deadline);
-      deadline.bound(res.body);
-      const { text, truncated } = await readText(res.body, REPLY_BODY_LIMIT);
+      const call = await this.send(body, signal, deadline);
+      deadline.bound(call);
+      const { text, truncated } = await readText(call, REPLY_BODY_LIMIT);
       if (truncated) throw this.invalidReply('is larger than the limit');
       let reply: unknown;
       try {
@@ -74,11 +74,11 @@ export class AnthropicBackend implements ModelBackend {
     const body = this.upstreamBody(request, true);
     const options = request.body.stream_options as { include_usage?: unknown } | null | undefined;
     const mapper = new AnthropicStreamMapper({ provider: this.options.name, model: request.requestedModel, includeUsage: options?.include_usage === true });
-    let res: Dispatcher.ResponseData | undefined;
+    let call: UpstreamCall | undefined;
     let completed = false;
     try {
-      res = await this.send(body, signal, new Deadline(this.options.timeoutMs));
-      for await (const data of readSseData(res.body.iterator({ destroyOnReturn: false }))) {
+      call = await this.send(body, signal, new Deadline(this.options.timeoutMs));
+      for await (const data of readSseData(call)) {
         // Events already buffered must not outlive an abort.
         signal.throwIfAborted();
         let event: AnthropicStreamEvent;
@@ -97,7 +97,7 @@ export class AnthropicBackend implements ModelBackend {
     } catch (err) {
       throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
     } finally {
-      releaseBody(res?.body, completed);
+      call?.release(completed);
     }
   }
 
@@ -124,13 +124,13 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   /** Sends the request; an HTTP error answer becomes an UpstreamError (its body read, bounded). */
-  private async send(body: string, signal: AbortSignal, deadline: Deadline): Promise<Dispatcher.ResponseData> {
-    const res = await this.target.pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal, ...deadline.timeouts });
-    if (res.statusCode >= 400) {
-      const { text } = await readText(res.body, ERROR_BODY_LIMIT);
-      throw anthropicHttpError(this.options.name, res.statusCode, res.headers, text, this.options.apiKey ? [this.options.apiKey] : []);
+  private async send(body: string, signal: AbortSignal, deadline: Deadline): Promise<UpstreamCall> {
+    const call = await UpstreamCall.open(this.target.pool, { method: 'POST', path: this.path, headers: this.headers, body, ...deadline.timeouts }, signal);
+    if (call.statusCode >= 400) {
+      const { text } = await readText(call, ERROR_BODY_LIMIT);
+      throw anthropicHttpError(this.options.name, call.statusCode, call.headers, text, this.options.apiKey ? [this.options.apiKey] : []);
     }
-    return res;
+    return call;
   }
 
   private invalidReply(what: string): UpstreamError {

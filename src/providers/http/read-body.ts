@@ -13,17 +13,3 @@ export async function readText(body: AsyncIterable<Uint8Array> & { destroy?: (er
   return { text: Buffer.concat(parts, size).toString('utf8'), truncated: false };
 }
 
-/**
- * Lets go of a streamed response body: after a complete stream the connection goes back to the pool
- * (the rest is read and dropped); a stream left early (client gone, failure) closes it, which stops
- * the upstream's work.
- */
-export function releaseBody(body: { destroyed: boolean; destroy(): unknown; once(event: 'error', fn: () => void): unknown; dump(opts?: { limit: number }): Promise<void> } | undefined, completed: boolean): void {
-  if (!body || body.destroyed) return;
-  if (completed) body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-  else {
-    // Nobody reads the body any more: the abort error its destruction emits has no one to tell.
-    body.once('error', () => undefined);
-    body.destroy();
-  }
-}

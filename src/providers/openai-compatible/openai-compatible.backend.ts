@@ -1,9 +1,9 @@
-import type { Dispatcher } from 'undici';
 import { UpstreamError } from '../../common/errors/api-error.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
-import { readText, releaseBody } from '../http/read-body.js';
+import { readText } from '../http/read-body.js';
 import { SseEventTooLarge, SseParser } from '../http/sse-reader.js';
+import { UpstreamCall } from '../http/upstream-call.js';
 import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
@@ -72,9 +72,8 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     try {
       const sent = await this.send(request, signal, deadline);
       release = sent.release;
-      const res = sent.res;
-      deadline.bound(res.body);
-      const { text, truncated } = await readText(res.body, this.options.maxResponseBytes ?? 64 * 1024 * 1024);
+      deadline.bound(sent.call);
+      const { text, truncated } = await readText(sent.call, this.options.maxResponseBytes ?? 64 * 1024 * 1024);
       if (truncated) throw this.invalidReply('is larger than the configured limit');
       let reply: ChatCompletion;
       try {
@@ -94,20 +93,19 @@ export class OpenAiCompatibleBackend implements ModelBackend {
 
   async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk> {
     const deadline = new Deadline(this.options.timeoutMs);
-    let res: Dispatcher.ResponseData | undefined;
+    let call: UpstreamCall | undefined;
     let finished = false;
     let completed = false;
     let release: () => void = NO_RELEASE;
     try {
       const sent = await this.send(request, signal, deadline);
       release = sent.release;
-      res = sent.res;
+      call = sent.call;
       const parser = new SseParser(this.options.maxResponseBytes);
-      const reads = res.body.iterator({ destroyOnReturn: false });
-      // Events are split synchronously per read: the only await per chunk is the consumer's.
+      // Events are split synchronously per read: the only awaits per chunk are the read and the consumer's.
       for (;;) {
-        const read = await reads.next();
-        for (const data of read.done ? parser.end() : parser.push(read.value)) {
+        const bytes = await call.read();
+        for (const data of bytes === null ? parser.end() : parser.push(bytes)) {
           if (data === '[DONE]') {
             completed = true;
             return;
@@ -116,8 +114,9 @@ export class OpenAiCompatibleBackend implements ModelBackend {
           if (!finished && chunk.choices?.some((c) => c.finish_reason)) finished = true;
           yield chunk;
         }
-        if (read.done) break;
+        if (bytes === null) break;
       }
+      completed = true;
       // Some servers omit [DONE]; a stream cut before any finish_reason is a failure, not a short answer.
       if (!finished) throw this.invalidReply('ended the stream before it finished');
     } catch (err) {
@@ -125,7 +124,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
     } finally {
       release();
-      releaseBody(res?.body, completed);
+      call?.release(completed);
     }
   }
 
@@ -142,13 +141,13 @@ export class OpenAiCompatibleBackend implements ModelBackend {
    * Sends the request, first loading its LoRA adapter when it names one. A target that answers
    * that the adapter does not exist (it restarted) gets it loaded again, once.
    */
-  private async send(request: BackendRequest, signal: AbortSignal, deadline: Deadline): Promise<{ res: Dispatcher.ResponseData; release: () => void }> {
-    if (!request.adapter || !this.adapters) return { res: await this.post(request, request.model, signal, deadline), release: NO_RELEASE };
+  private async send(request: BackendRequest, signal: AbortSignal, deadline: Deadline): Promise<{ call: UpstreamCall; release: () => void }> {
+    if (!request.adapter || !this.adapters) return { call: await this.post(request, request.model, signal, deadline), release: NO_RELEASE };
     const checkpoint = parseCheckpoint(request.model, request.requestedModel);
     for (let reloaded = false; ; reloaded = true) {
       const lease = await this.adapters.acquire(checkpoint, signal);
       try {
-        return { res: await this.post(request, lease.loraName, signal, deadline), release: lease.release };
+        return { call: await this.post(request, lease.loraName, signal, deadline), release: lease.release };
       } catch (err) {
         lease.release();
         if (!isModelMissing(err)) throw err;
@@ -161,20 +160,17 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   }
 
   /** POSTs the chat request for `model`; an HTTP error answer becomes an UpstreamError (its body read, bounded). */
-  private async post(request: BackendRequest, model: string, signal: AbortSignal, deadline: Deadline): Promise<Dispatcher.ResponseData> {
-    const res = await this.target.pool.request({
-      method: 'POST',
-      path: this.path,
-      headers: this.headers,
-      body: upstreamBody(request.body, request.rawBody, model),
+  private async post(request: BackendRequest, model: string, signal: AbortSignal, deadline: Deadline): Promise<UpstreamCall> {
+    const call = await UpstreamCall.open(
+      this.target.pool,
+      { method: 'POST', path: this.path, headers: this.headers, body: upstreamBody(request.body, request.rawBody, model), ...deadline.timeouts },
       signal,
-      ...deadline.timeouts,
-    });
-    if (res.statusCode >= 400) {
-      const { text } = await readText(res.body, ERROR_BODY_LIMIT);
-      throw upstreamErrorFromResponse(this.options.name, res.statusCode, res.headers, text, this.secrets);
+    );
+    if (call.statusCode >= 400) {
+      const { text } = await readText(call, ERROR_BODY_LIMIT);
+      throw upstreamErrorFromResponse(this.options.name, call.statusCode, call.headers, text, this.secrets);
     }
-    return res;
+    return call;
   }
 
   /** One event's data as a chunk carrying the requested model name. */
