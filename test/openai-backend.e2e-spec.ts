@@ -114,6 +114,23 @@ models:
     expect(vllm.requests.every((r) => r.json.model === 'Qwen/Qwen3-8B')).toBe(true);
   });
 
+  it('relays a long stream of chunks that differ only in their content exactly as written, whatever the content holds', async () => {
+    // Chunks read without a JSON.parse (they repeat the one before but for the content) must come out as parsed ones do.
+    const frame = (model: string, content: string, finish = 'null') =>
+      `{"id":"c","object":"chat.completion.chunk","created":1,"model":${JSON.stringify(model)},"x":1.50,"choices":[{"index":0,"delta":{"content":${content}},"finish_reason":${finish},"logprobs":null}]}`;
+    const contents = ['"Hel"', '"lo"', '" caf\\u00e9"', '" \\"quoted\\" \\\\ \\n"', '""', '"\\ud83d\\ude00"', '" ✓ ünï"', ...Array.from({ length: 40 }, (_, i) => `" t${i}"`)];
+    vllm.reset((req, res) => streamFrames(res, [...contents.map((c) => frame(req.json.model, c)), frame(req.json.model, '""', '"stop"')]));
+    const streamed = await post(url, { model: 'qwen3-8b', ...hello, stream: true });
+    expect(sseData(streamed.text)).toEqual([...contents.map((c) => frame('qwen3-8b', c)), frame('qwen3-8b', '""', '"stop"'), '[DONE]']);
+    // And a content that is not a JSON string ends the stream as an invalid reply, as before.
+    vllm.reset((req, res) => streamFrames(res, [frame(req.json.model, '"a"'), frame(req.json.model, '"b"'), frame(req.json.model, '"c\u0001"')]));
+    const broken = await post(url, { model: 'qwen3-8b', ...hello, stream: true });
+    const events = sseData(broken.text);
+    expect(events.slice(0, 2)).toEqual([frame('qwen3-8b', '"a"'), frame('qwen3-8b', '"b"')]);
+    expect(JSON.parse(events[2]).error.code).toBe('upstream_invalid_reply');
+    expect(events).toHaveLength(3);
+  });
+
   it('lists the configured names', async () => {
     const res = await fetch(`${running.url}/v1/models`, { headers: authHeaders() });
     const ids = ((await res.json()) as { data: { id: string }[] }).data.map((m: { id: string }) => m.id);

@@ -11,6 +11,7 @@ import type { RouterEvents } from '../router-events.js';
 import { parseCheckpoint } from './checkpoint-name.js';
 import { LoraAdapters, type AdapterSettings } from './lora-adapters.js';
 import { upstreamBody, withRequestedModel } from './openai-compatible.mapper.js';
+import { RepeatedChunks } from './repeated-chunks.js';
 
 export interface OpenAiCompatibleOptions {
   /** The provider's name in the config (for messages and metrics). */
@@ -102,6 +103,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       release = sent.release;
       call = sent.call;
       const parser = new SseParser(this.options.maxResponseBytes);
+      const repeated = new RepeatedChunks(request.requestedModel);
       // Events are split synchronously per read: the only awaits per chunk are the read and the consumer's.
       for (;;) {
         const bytes = await call.read();
@@ -110,7 +112,8 @@ export class OpenAiCompatibleBackend implements ModelBackend {
             completed = true;
             return;
           }
-          const chunk = this.chunkOf(data, request.requestedModel);
+          // Most chunks repeat the one before but for their content: those are read without a JSON.parse.
+          const chunk = repeated.read(data) ?? this.chunkOf(data, request.requestedModel, repeated);
           if (!finished && chunk.choices?.some((c) => c.finish_reason)) finished = true;
           yield chunk;
         }
@@ -173,8 +176,8 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     return call;
   }
 
-  /** One event's data as a chunk carrying the requested model name. */
-  private chunkOf(data: string, requestedModel: string): ChatCompletionChunk {
+  /** One event's data, parsed, as a chunk carrying the requested model name; remembered for the chunks that repeat it. */
+  private chunkOf(data: string, requestedModel: string, repeated: RepeatedChunks): ChatCompletionChunk {
     let chunk: ChatCompletionChunk & { error?: unknown };
     try {
       chunk = JSON.parse(data);
@@ -183,7 +186,10 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     }
     if (chunk === null || typeof chunk !== 'object' || Array.isArray(chunk)) throw this.invalidReply('sent a stream event that is not a JSON object');
     if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.options.name, 502, {}, data, this.secrets);
-    return withRequestedModel(chunk, data, requestedModel);
+    const upstreamModel = chunk.model;
+    withRequestedModel(chunk, data, requestedModel);
+    repeated.remember(chunk, data, upstreamModel);
+    return chunk;
   }
 
   private invalidReply(what: string): UpstreamError {
