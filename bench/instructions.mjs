@@ -65,7 +65,7 @@ function annotate(file) {
 guardChildren();
 const tmp = mkdtempSync(join(tmpdir(), 'bench-instructions-'));
 if (!values.keep) onExitSync(() => rmSync(tmp, { recursive: true, force: true }));
-const mock = await startNode('mock', [join(import.meta.dirname ?? 'bench', 'mock-upstream.mjs')], { ready: jsonPortLine });
+const mock = await startNode('mock', [join(import.meta.dirname, 'mock-upstream.mjs')], { ready: jsonPortLine });
 const configFile = join(tmp, 'config.yaml');
 writeFileSync(configFile, `providers:\n  mock: {type: openai, baseURL: http://127.0.0.1:${mock.port}/v1}\nmodels:\n  - {name: bench-model, provider: mock}\n`);
 const logFile = join(tmp, 'target.log');

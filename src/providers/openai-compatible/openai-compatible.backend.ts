@@ -112,14 +112,16 @@ export class OpenAiCompatibleBackend implements ModelBackend {
             completed = true;
             return;
           }
-          // Most chunks repeat the one before but for their content: those are read without a JSON.parse.
-          const chunk = repeated.read(data) ?? this.chunkOf(data, request.requestedModel, repeated);
-          if (!finished && chunk.choices?.some((c) => c.finish_reason)) finished = true;
+          // Most chunks repeat the one before but for their content (never a finish_reason): no JSON.parse for those.
+          let chunk = repeated.read(data);
+          if (!chunk) {
+            chunk = this.chunkOf(data, request.requestedModel, repeated);
+            if (!finished && chunk.choices?.some((c) => c.finish_reason)) finished = true;
+          }
           yield chunk;
         }
         if (bytes === null) break;
       }
-      completed = true;
       // Some servers omit [DONE]; a stream cut before any finish_reason is a failure, not a short answer.
       if (!finished) throw this.invalidReply('ended the stream before it finished');
     } catch (err) {
