@@ -19,6 +19,17 @@ export class AppEnv {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'MAX_BODY_BYTES must be a whole number of bytes' }) @Min(1024)
   MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+  /**
+   * Bytes of request bodies held at once across all in-flight requests (from the first byte read
+   * until the response ends); a body that would go past it gets `503` with `Retry-After`.
+   */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'MAX_BUFFERED_BODY_BYTES must be a whole number of bytes' }) @Min(1024)
+  MAX_BUFFERED_BODY_BYTES = 256 * 1024 * 1024;
+
+  /** Open client connections at most; connections beyond it are closed at once. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'MAX_CONNECTIONS must be a whole number' }) @Min(1)
+  MAX_CONNECTIONS = 4096;
+
   /** YAML file of providers and models; without it the built-in `echo` model is served. */
   @IsOptional() @IsString()
   CONFIG_FILE?: string;
@@ -29,6 +40,10 @@ export class AppEnv {
   /** Log prompts and replies in the request line (off: they may hold personal data). */
   @IsOptional() @IsIn(['true', 'false'], { message: 'LOG_BODIES must be true or false' })
   LOG_BODIES: 'true' | 'false' = 'false';
+
+  /** With LOG_BODIES, the most characters of the prompt and of the reply a log line keeps (each). */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'LOG_BODY_MAX_CHARS must be a whole number' }) @Min(0)
+  LOG_BODY_MAX_CHARS = 16_384;
 
   /** On SIGTERM, how long in-flight requests and streams may take to finish before the process exits. */
   @IsOptional() @Transform(toInt) @IsInt({ message: 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds' }) @Min(0)
@@ -50,7 +65,7 @@ export class AppEnv {
   @IsOptional() @IsString()
   CORS_ORIGINS?: string;
 
-  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  /** GET /metrics is served only when this is set, and then needs `Authorization: Bearer <METRICS_TOKEN>`. */
   @IsOptional() @IsString()
   METRICS_TOKEN?: string;
 

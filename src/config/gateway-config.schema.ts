@@ -25,6 +25,8 @@ export class AdapterConfig {
   @IsString() @Matches(/\{name\}/, { message: 'path must contain {name}' }) path: string;
   /** Adapters kept loaded per target; beyond it the least recently used idle one is unloaded. */
   @IsOptional() @IsInt() @Min(1) maxLoaded: number = 8;
+  /** Deadline for one `load_lora_adapter` call; a load that does not answer in time is a 504 and is tried afresh next time. */
+  @IsOptional() @IsInt() @Min(1) loadTimeoutMs: number = 60_000;
 }
 
 export class OpenAiProviderConfig extends RemoteProviderConfig {
