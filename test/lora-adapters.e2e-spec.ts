@@ -5,15 +5,29 @@ import { MockVllm } from './support/mock-vllm.js';
 
 const ask = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
 const ART = 'wandb-artifact:///';
+const METRICS_TOKEN = 'metrics-token-0123456789';
+const LOAD_TIMEOUT_MS = 1_000;
+
+/** A POST that gives up after `limitMs`: a request that never answers is a failed assertion, not a hung test. */
+async function timedPost(url: string, body: unknown, limitMs = 10_000) {
+  const started = performance.now();
+  try {
+    const res = await fetch(url, { method: 'POST', headers: authHeaders(), body: JSON.stringify(body), signal: AbortSignal.timeout(limitMs) });
+    return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, any>, ms: performance.now() - started };
+  } catch {
+    return { status: 'no answer', ms: performance.now() - started };
+  }
+}
 
 describe('trained checkpoints as LoRA adapters on vLLM', () => {
   const vllm = new MockVllm();
   const second = new MockVllm();
+  const third = new MockVllm();
   let running: RunningApp;
   let url: string;
 
   beforeAll(async () => {
-    await Promise.all([vllm.start(), second.start()]);
+    await Promise.all([vllm.start(), second.start(), third.start()]);
     const config = writeConfig(`
 providers:
   vllm:
@@ -24,6 +38,7 @@ providers:
     adapters:
       path: /adapters/{entity}/{project}/{name}/{version}
       maxLoaded: 2
+      loadTimeoutMs: ${LOAD_TIMEOUT_MS}
   vllm-a:
     type: openai
     baseURL: ${vllm.baseURL}
@@ -32,6 +47,10 @@ providers:
     type: openai
     baseURL: ${second.baseURL}
     adapters: { path: "/adapters/{entity}/{project}/{name}/{version}" }
+  vllm-3:
+    type: openai
+    baseURL: ${third.baseURL}
+    adapters: { path: "/adapters/{entity}/{project}/{name}/{version}", maxLoaded: 3 }
 models:
   - name: "${ART}*"
     provider: vllm
@@ -41,23 +60,28 @@ models:
     targets:
       - { provider: vllm-a, weight: 1 }
       - { provider: vllm-b, weight: 1 }
+  - name: "three:///*"
+    provider: vllm-3
+    adapter: true
 `);
-    running = await startApp({ API_KEYS: KEY, CONFIG_FILE: config });
+    running = await startApp({ API_KEYS: KEY, CONFIG_FILE: config, METRICS_TOKEN });
     url = `${running.url}/v1/chat/completions`;
   });
   afterAll(async () => {
     await running.close();
-    await Promise.all([vllm.stop(), second.stop()]);
+    await Promise.all([vllm.stop(), second.stop(), third.stop()]);
   });
   beforeEach(() => {
-    for (const m of [vllm, second]) {
+    for (const m of [vllm, second, third]) {
       m.reset();
       m.restart();
       m.paths.clear();
       m.broken.clear();
       m.loadDelayMs = 0;
       m.streamGapMs = 0;
-      for (const v of ['step25', 'latest', 'v3']) for (const n of ['bot', 'a', 'b', 'c']) m.paths.add(`/adapters/acme/agents/${n}/${v}`);
+      m.hangLoads = 0;
+      m.peakLoaded = 0;
+      for (const v of ['step25', 'latest', 'v3']) for (const n of ['bot', 'a', 'b', 'c', 'd', 'e', 'f']) m.paths.add(`/adapters/acme/agents/${n}/${v}`);
     }
   });
 
@@ -96,6 +120,46 @@ models:
     expect(r.status).toBe(404);
     expect(r.json.error).toMatchObject({ code: 'model_not_found', message: expect.stringContaining("checkpoint 'acme/agents/missing:v9'") });
     expect(vllm.calls('chat/completions')).toHaveLength(0);
+  });
+
+  it('answers a load that never answers with 504 within loadTimeoutMs, streamed or not; the next request loads afresh', async () => {
+    for (const stream of [false, true]) {
+      vllm.hangLoads = 1;
+      const r = await timedPost(url, ask(`${ART}acme/agents/bot:v3`, { stream }));
+      expect(r.status).toBe(504);
+      expect(r.json?.error).toMatchObject({ code: 'upstream_timeout', message: expect.stringContaining("checkpoint 'acme/agents/bot:v3'") });
+      expect(r.ms).toBeGreaterThan(LOAD_TIMEOUT_MS - 100);
+      expect(r.ms).toBeLessThan(LOAD_TIMEOUT_MS + 3_000);
+    }
+    const next = await timedPost(url, ask(`${ART}acme/agents/bot:v3`));
+    expect(next.status).toBe(200);
+    // One load per request, none retried (a deadline missed is not worth a second one of the same).
+    expect(vllm.calls('load_lora_adapter')).toHaveLength(3);
+  });
+
+  it('unloads no other adapter for a load that fails', async () => {
+    for (const n of ['a', 'b']) expect((await post(url, ask(`${ART}acme/agents/${n}:v3`))).status).toBe(200);
+    vllm.reset();
+    expect((await post(url, ask(`${ART}acme/agents/missing:v9`))).status).toBe(404);
+    expect(vllm.calls('unload_lora_adapter')).toHaveLength(0);
+    for (const n of ['a', 'b']) expect((await post(url, ask(`${ART}acme/agents/${n}:v3`))).status).toBe(200);
+    expect(vllm.calls('load_lora_adapter')).toHaveLength(1);
+  });
+
+  it('never holds more than maxLoaded adapters for concurrent first requests; the rest get 503 adapter_capacity', async () => {
+    third.loadDelayMs = 600;
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const replies = await Promise.all(names.map((n) => timedPost(url, ask(`three:///acme/agents/${n}:v3`))));
+    expect(third.peakLoaded).toBe(3);
+    expect(replies.filter((r) => r.status === 200)).toHaveLength(3);
+    const refused = replies.filter((r) => r.status !== 200);
+    expect(refused.map((r) => [r.status, r.json?.error.code, r.headers?.get('retry-after')])).toEqual(Array(3).fill([503, 'adapter_capacity', '1']));
+
+    // Asked again one by one, each replaces an idle one: loaded first, the old one unloaded after.
+    third.loadDelayMs = 0;
+    for (const n of names) expect((await timedPost(url, ask(`three:///acme/agents/${n}:v3`))).status).toBe(200);
+    expect(third.loaded.size).toBe(3);
+    expect(third.peakLoaded).toBe(4);
   });
 
   it('retries a load that fails with 5xx by the provider\'s rules', async () => {
@@ -156,7 +220,7 @@ models:
     const list = (await (await fetch(`${running.url}/v1/models`, { headers: authHeaders() })).json()) as { data: { id: string; checkpoint?: boolean }[] };
     expect(list.data).toContainEqual(expect.objectContaining({ id: `${ART}*` }));
     expect(list.data).toContainEqual(expect.objectContaining({ id: `${ART}acme/agents/bot:step25`, checkpoint: true, owned_by: 'vllm' }));
-    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    const metrics = await (await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     expect(metrics).toMatch(/gateway_adapter_loads_total\{provider="vllm"\} [1-9]/);
     expect(metrics).toMatch(/gateway_adapter_unloads_total\{provider="vllm"\} [1-9]/);
     expect(metrics).toMatch(/gateway_adapter_hits_total\{provider="vllm",adapter="acme\/agents\/bot:step25"\} [1-9]/);

@@ -16,6 +16,9 @@ export class MockVllm extends MockUpstream {
   /** Adapters this server refuses to serve even once loaded (a broken checkpoint). */
   readonly broken = new Set<string>();
   streamGapMs = 0;
+  /** The next N loads never answer (a stuck engine, a hung file system). */
+  hangLoads = 0;
+  peakLoaded = 0;
 
   constructor(readonly baseModel = 'Qwen/Qwen3-8B') {
     super();
@@ -33,6 +36,10 @@ export class MockVllm extends MockUpstream {
   private async answer(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const vllmError = (status: number, message: string, type: string) => reply(res, status, { object: 'error', message, type, param: null, code: status });
     if (req.url === '/v1/load_lora_adapter') {
+      if (this.hangLoads > 0) {
+        this.hangLoads--;
+        return;
+      }
       await sleep(this.loadDelayMs);
       if (this.failLoads.count > 0) {
         this.failLoads.count--;
@@ -42,6 +49,7 @@ export class MockVllm extends MockUpstream {
       if (this.loaded.has(name)) return vllmError(400, `The lora adapter '${name}' has already been loaded.`, 'InvalidUserInput');
       if (!this.paths.has(path)) return vllmError(400, `No adapter found for ${path}`, 'InvalidUserInput');
       this.loaded.add(name);
+      this.peakLoaded = Math.max(this.peakLoaded, this.loaded.size);
       res.writeHead(200, { 'content-type': 'text/plain' }).end(`Success: LoRA adapter '${name}' added successfully.`);
       return;
     }

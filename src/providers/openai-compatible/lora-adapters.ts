@@ -8,8 +8,14 @@ import { adapterPath, type Checkpoint } from './checkpoint-name.js';
 export interface AdapterSettings {
   /** `lora_path` template with {entity}, {project}, {name}, {version}. */
   path: string;
-  /** Adapters kept loaded on this target; beyond it the least recently used idle one is unloaded. */
+  /**
+   * Adapters kept loaded on this target, loads in progress included. Beyond it a new adapter replaces the least
+   * recently used idle one, one at a time: the new one is loaded first and the old one unloaded only once that
+   * succeeded (so for that moment the target holds one more). With none idle, `503 adapter_capacity`.
+   */
   maxLoaded: number;
+  /** Deadline for one load or unload call; a load that misses it is a 504, and the next request loads afresh. */
+  loadTimeoutMs: number;
 }
 
 interface Loaded {
@@ -22,15 +28,19 @@ export interface AdapterLease {
   release(): void;
 }
 
+const CAPACITY_RETRY_AFTER_SECONDS = 1;
+
 /**
  * The LoRA adapters loaded on one vLLM target: loads on first use (one load however many requests
- * wait for it), unloads the least recently used idle adapter beyond `maxLoaded`, and forgets an
- * adapter the target no longer has (it restarted).
+ * wait for it), keeps at most `maxLoaded` by unloading the least recently used idle adapter, and
+ * forgets an adapter the target no longer has (it restarted).
  */
 export class LoraAdapters {
   /** Loaded adapters, least recently used first. */
   private readonly loaded = new Map<string, Loaded>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** Unloads sent and not answered yet: those adapters still take room upstream. */
+  private unloading = 0;
 
   constructor(
     private readonly provider: string,
@@ -55,9 +65,8 @@ export class LoraAdapters {
     let entry = this.loaded.get(id);
     if (entry) this.events.adapterHit(this.provider, id);
     while (!entry) {
-      const pending = this.loading.get(id) ?? this.startLoad(checkpoint);
-      await pending;
       signal.throwIfAborted();
+      await untilAborted(this.loading.get(id) ?? this.startLoad(checkpoint), signal);
       entry = this.loaded.get(id);
     }
     this.loaded.delete(id);
@@ -69,7 +78,7 @@ export class LoraAdapters {
       release: () => {
         if (released) return;
         released = true;
-        entry.inFlight--;
+        if (--entry.inFlight === 0 && this.loaded.size > this.settings.maxLoaded) void this.trim();
       },
     };
   }
@@ -79,43 +88,90 @@ export class LoraAdapters {
     this.loaded.delete(id);
   }
 
+  /** Starts a load if there is room for one more adapter, or room once an idle one is unloaded after it. */
   private startLoad(checkpoint: Checkpoint): Promise<void> {
-    const load = this.load(checkpoint).finally(() => this.loading.delete(checkpoint.id));
+    const used = this.loaded.size + this.loading.size + this.unloading;
+    const max = this.settings.maxLoaded;
+    if (used > max || (used === max && ![...this.loaded.values()].some((e) => e.inFlight === 0))) {
+      const message = `All ${max} adapter slots of '${this.provider}' are in use; try again shortly.`;
+      throw new ApiError(503, message, 'server_error', 'adapter_capacity', null, { 'retry-after': String(CAPACITY_RETRY_AFTER_SECONDS) });
+    }
+    const load = this.load(checkpoint);
     this.loading.set(checkpoint.id, load);
+    // Every waiter may have left; the outcome still matters to the next request, the rejection to no one.
+    load.catch(() => undefined);
     return load;
   }
 
   private async load(c: Checkpoint): Promise<void> {
-    await this.makeRoom();
     const started = performance.now();
-    const res = await this.post('/load_lora_adapter', { lora_name: c.id, lora_path: adapterPath(this.settings.path, c) });
-    const text = (await readText(res.body, 64 * 1024)).text;
-    if (res.statusCode >= 400 && !(res.statusCode === 400 && /already (been )?loaded/i.test(text))) {
-      const err = upstreamErrorFromResponse(this.provider, res.statusCode, res.headers, text, this.secrets);
-      if (res.statusCode < 500 && res.statusCode !== 408 && res.statusCode !== 429) {
+    let res: CallResult;
+    try {
+      res = await this.call('/load_lora_adapter', { lora_name: c.id, lora_path: adapterPath(this.settings.path, c) }, `load the checkpoint '${c.id}'`);
+    } finally {
+      this.loading.delete(c.id);
+    }
+    if (res.status >= 400 && !(res.status === 400 && /already (been )?loaded/i.test(res.text))) {
+      const err = upstreamErrorFromResponse(this.provider, res.status, res.headers, res.text, this.secrets);
+      if (res.status < 500 && res.status !== 408 && res.status !== 429) {
         throw new ApiError(404, `The checkpoint '${c.id}' could not be loaded: ${err.message}`, 'invalid_request_error', 'model_not_found', 'model');
       }
       throw err;
     }
     this.loaded.set(c.id, { inFlight: 0 });
     this.events.adapterLoaded(this.provider, c.id, (performance.now() - started) / 1000);
+    await this.trim(c.id);
   }
 
-  /** Unloads least recently used idle adapters until one more fits (never one with requests in flight). */
-  private async makeRoom(): Promise<void> {
+  /** Unloads least recently used idle adapters (never `keep`) until at most `maxLoaded` are loaded; loads in progress evict nothing yet. */
+  private async trim(keep?: string): Promise<void> {
+    const unloads: Promise<void>[] = [];
     for (const [id, entry] of this.loaded) {
-      if (this.loaded.size < this.settings.maxLoaded) return;
-      if (entry.inFlight > 0) continue;
+      if (this.loaded.size <= this.settings.maxLoaded) break;
+      if (entry.inFlight > 0 || id === keep) continue;
       this.loaded.delete(id);
+      this.unloading++;
       // An unload that fails leaves the adapter loaded upstream; it is only memory there, so serving goes on.
-      await this.post('/unload_lora_adapter', { lora_name: id }).then((res) => res.body.dump(), () => undefined);
-      this.events.adapterUnloaded(this.provider, id);
+      const unload = this.call('/unload_lora_adapter', { lora_name: id }, `unload the adapter '${id}'`).then(
+        () => undefined,
+        () => undefined,
+      );
+      unloads.push(
+        unload.finally(() => {
+          this.unloading--;
+          this.events.adapterUnloaded(this.provider, id);
+        }),
+      );
+    }
+    await Promise.all(unloads);
+  }
+
+  /** One management call under its own deadline: a load many requests wait for must not hang them all. */
+  private async call(path: string, body: unknown, what: string): Promise<CallResult> {
+    const ms = this.settings.loadTimeoutMs;
+    const deadline = AbortSignal.timeout(ms);
+    try {
+      const res = await this.target.pool.request({ method: 'POST', path: `${this.target.basePath}${path}`, headers: this.headers, body: JSON.stringify(body), signal: deadline });
+      return { status: res.statusCode, headers: res.headers, text: (await readText(res.body, 64 * 1024)).text };
+    } catch (err) {
+      if (deadline.aborted) throw new UpstreamError(this.provider, 504, `The upstream '${this.provider}' did not ${what} within ${ms} ms.`, false, undefined, undefined, 'upstream_timeout');
+      const code = (err as { code?: string }).code ?? 'error';
+      throw new UpstreamError(this.provider, 502, `The upstream '${this.provider}' could not be reached to manage adapters (${code}).`, true, undefined, undefined, 'upstream_unavailable');
     }
   }
+}
 
-  private post(path: string, body: unknown) {
-    return this.target.pool.request({ method: 'POST', path: `${this.target.basePath}${path}`, headers: this.headers, body: JSON.stringify(body) }).catch((err: unknown) => {
-      throw new UpstreamError(this.provider, 502, `The upstream '${this.provider}' could not be reached to manage adapters (${(err as { code?: string }).code ?? 'error'}).`, true, undefined, undefined, 'upstream_unavailable');
-    });
-  }
+interface CallResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** `pending`, unless `signal` aborts first: a client that leaves stops waiting for a load others share. */
+function untilAborted(pending: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
