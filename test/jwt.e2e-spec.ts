@@ -1,16 +1,21 @@
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { authHeaders, post, startApp, type RunningApp } from './support/app.js';
+import { sleep } from './support/mock-upstream.js';
 
 const ISSUER = 'https://id.platform.test';
 const AUDIENCE = 'chat-gateway';
 const hello = { model: 'echo', messages: [{ role: 'user', content: 'hi' }] };
 
 async function token(key: CryptoKey, alg: string, claims: Record<string, unknown> = {}, opts: { aud?: string; exp?: string | number; kid?: string } = {}) {
-  return new SignJWT(claims)
+  return new SignJWT({ sub: 'svc-reporting', ...claims })
     .setProtectedHeader({ alg, ...(opts.kid ? { kid: opts.kid } : {}) })
-    .setSubject('svc-reporting')
     .setIssuer(ISSUER)
     .setAudience(opts.aud ?? AUDIENCE)
     .setIssuedAt()
@@ -88,5 +93,129 @@ describe('platform-issued JWTs from a JWKS endpoint', () => {
   it('refuses a token whose kid is unknown', async () => {
     const t = await token(privateKey, 'ES256', {}, { kid: 'nope' });
     expect((await post(`${running.url}/v1/chat/completions`, hello, authHeaders(t))).status).toBe(401);
+  });
+});
+
+describe('JWT claims in a form they cannot have refuse the token', () => {
+  let running: RunningApp;
+  let privateKey: CryptoKey;
+  let url: string;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256');
+    privateKey = pair.privateKey;
+    running = await startApp({ API_KEYS: undefined, AUTH_JWT_PUBLIC_KEY: await exportSPKI(pair.publicKey), AUTH_JWT_ISSUER: ISSUER, AUTH_JWT_AUDIENCE: AUDIENCE });
+    url = `${running.url}/v1/chat/completions`;
+  });
+  afterAll(() => running.close());
+
+  const malformed: [string, unknown][] = [
+    ['models', 'echo-marker-string'],
+    ['models', null],
+    ['models', 7331],
+    ['models', { 'echo-marker-key': true }],
+    ['models', ['echo', 7331]],
+    ['models', ['echo', null]],
+    ['models', ['echo', '']],
+    ['rpm', 0],
+    ['rpm', -7331],
+    ['rpm', 73.31],
+    ['rpm', '7331'],
+    ['rpm', null],
+    ['rpm', 2 ** 60],
+    ['rpm', [7331]],
+    ['tpm', 0],
+    ['tpm', -7331],
+    ['tpm', 73.31],
+    ['tpm', '7331'],
+    ['tpm', null],
+    ['tpm', 2 ** 60],
+    ['sub', 7331],
+    ['sub', null],
+    ['sub', ''],
+    ['sub', ['svc-marker']],
+    ['sub', 's'.repeat(257)],
+  ];
+  const shortly = (v: unknown) => (JSON.stringify(v).length > 30 ? `${JSON.stringify(v).slice(0, 12)}… (${JSON.stringify(v).length} characters)` : JSON.stringify(v));
+  it.each(malformed.map(([claim, value]) => [claim, shortly(value), value]))('claim %s = %s: 401 naming the claim, not its value', async (claim, _shown, value) => {
+    const r = await post(url, hello, authHeaders(await token(privateKey, 'ES256', { [claim]: value })));
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toBe('Bearer');
+    expect(r.json.error.type).toBe('authentication_error');
+    expect(r.json.error.message).toContain(`claim '${claim}'`);
+    const shown = JSON.stringify(value);
+    if (shown.length > 4) for (const part of [shown, String(value), '7331', 'marker', 'sss']) expect(r.text).not.toContain(part);
+  });
+
+  it('takes well-formed claims: a model list, limits, a sub of 256 characters', async () => {
+    const t = await token(privateKey, 'ES256', { sub: 's'.repeat(256), models: ['echo', 'vllm/*'], rpm: 5, tpm: Number.MAX_SAFE_INTEGER });
+    const r = await post(url, hello, authHeaders(t));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-ratelimit-limit-requests')).toBe('5');
+    expect(r.headers.get('x-ratelimit-limit-tokens')).toBe(String(Number.MAX_SAFE_INTEGER));
+  });
+
+  it('reads an empty models list as no model at all, and no models claim as every model', async () => {
+    const none = await token(privateKey, 'ES256', { sub: 'svc-none', models: [] });
+    expect((await post(url, hello, authHeaders(none))).status).toBe(403);
+    const models = (await (await fetch(`${running.url}/v1/models`, { headers: authHeaders(none) })).json()) as { data: unknown[] };
+    expect(models.data).toEqual([]);
+    expect((await post(url, hello, authHeaders(await token(privateKey, 'ES256', { sub: 'svc-all' })))).status).toBe(200);
+  });
+});
+
+describe('a JWT whose sub is a key\'s name is a different caller', () => {
+  const METRICS_TOKEN = 'metrics-token-for-the-jwt-spec';
+  const sha = (key: string) => createHash('sha256').update(key).digest('hex');
+  let running: RunningApp;
+  let privateKey: CryptoKey;
+  let url: string;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256');
+    privateKey = pair.privateKey;
+    const file = join(mkdtempSync(join(tmpdir(), 'jwt-keys-')), 'keys.yaml');
+    const entries = ['svc-a', 'svc-b'].map((name) => ({ name, sha256: sha(`sk-${name}`), rpm: 2 }));
+    writeFileSync(file, stringify([...entries, { name: 'svc-c', sha256: sha('sk-svc-c') }]));
+    running = await startApp({
+      API_KEYS: undefined,
+      API_KEYS_FILE: file,
+      API_KEYS_FILE_WATCH: 'false',
+      METRICS_TOKEN,
+      AUTH_JWT_PUBLIC_KEY: await exportSPKI(pair.publicKey),
+      AUTH_JWT_ISSUER: ISSUER,
+      AUTH_JWT_AUDIENCE: AUDIENCE,
+    });
+    url = `${running.url}/v1/chat/completions`;
+  });
+  afterAll(() => running.close());
+
+  const statuses = async (auth: string, n: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push((await post(url, hello, authHeaders(auth))).status);
+    return out;
+  };
+
+  it.each([
+    ['svc-a', 'key first'],
+    ['svc-b', 'token first'],
+  ])('%s (%s): each has its own rpm bucket', async (name, order) => {
+    const key = `sk-${name}`;
+    const jwt = await token(privateKey, 'ES256', { sub: name, rpm: 2 });
+    const [first, second] = order === 'key first' ? [key, jwt] : [jwt, key];
+    expect(await statuses(first, 3)).toEqual([200, 200, 429]);
+    expect(await statuses(second, 3)).toEqual([200, 200, 429]);
+  });
+
+  it('shows the two under different names in the request log and in metrics', async () => {
+    expect(await statuses('sk-svc-c', 1)).toEqual([200]);
+    expect(await statuses(await token(privateKey, 'ES256', { sub: 'svc-c' }), 2)).toEqual([200, 200]);
+    const logged = () => running.logs.filter((l) => l.msg === 'request' && (l.key === 'svc-c' || l.key === 'jwt:svc-c')).map((l) => l.key as string);
+    for (let i = 0; i < 40 && logged().length < 3; i++) await sleep(25);
+    expect(logged().sort()).toEqual(['jwt:svc-c', 'jwt:svc-c', 'svc-c']);
+    const metrics = await (await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    const promptTokens = (k: string) => Number(new RegExp(`^gateway_tokens_total\\{model="echo",key="${k}",type="prompt"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(promptTokens('svc-c')).toBeGreaterThan(0);
+    expect(promptTokens('jwt:svc-c')).toBe(2 * promptTokens('svc-c'));
   });
 });

@@ -66,6 +66,49 @@ describe('API_KEYS_FILE: hashed keys, model access, reload', () => {
 
 });
 
+describe('API_KEYS_FILE names stay apart from other callers\' names', () => {
+  const fileWith = (entries: unknown) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.yaml');
+    writeFileSync(file, stringify(entries));
+    return file;
+  };
+  /** Why the service would not start (a service that starts is closed again). */
+  const startFailure = (env: Record<string, string | undefined>) =>
+    startApp(env).then(
+      (running) => running.close().then(() => 'it started'),
+      (err: Error) => err.message,
+    );
+
+  it('refuses at start a name in the JWT callers\' form, naming the entry\'s place', async () => {
+    const file = fileWith([{ name: 'team-a', sha256: sha('sk-team-a') }, { name: 'jwt:svc-reporting', sha256: sha('sk-x') }]);
+    expect(await startFailure({ API_KEYS: undefined, API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' })).toMatch(/\[1\]\.name: names starting with 'jwt:' are kept for JWT callers/);
+  });
+
+  it('refuses at start a name API_KEYS already gives one of its keys', async () => {
+    const file = fileWith([{ name: 'key-2', sha256: sha('sk-x') }]);
+    expect(await startFailure({ API_KEYS: 'sk-one,sk-two', API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' })).toMatch(/\[0\]\.name: 'key-2' is already the name of key 2 of API_KEYS/);
+  });
+
+  it('keeps the keys in force when a reloaded file takes such a name', async () => {
+    const file = fileWith([{ name: 'team-a', sha256: sha('sk-team-a') }]);
+    const running = await startApp({ API_KEYS: 'sk-one', API_KEYS_FILE: file });
+    try {
+      const url = `${running.url}/v1/chat/completions`;
+      const hello = { model: 'echo', messages: [{ role: 'user', content: 'hi' }] };
+      writeFileSync(`${file}.tmp`, stringify([{ name: 'jwt:team-a', sha256: sha('sk-team-a') }, { name: 'key-1', sha256: sha('sk-new') }]));
+      renameSync(`${file}.tmp`, file);
+      const refusal = () => running.logs.find((l) => /API_KEYS_FILE not reloaded/.test(l.msg));
+      for (let i = 0; i < 80 && !refusal(); i++) await sleep(25);
+      expect((await post(url, hello, authHeaders('sk-team-a'))).status).toBe(200);
+      expect((await post(url, hello, authHeaders('sk-new'))).status).toBe(401);
+      expect(refusal()?.msg).toMatch(/\[0\]\.name: names starting with 'jwt:'/);
+      expect(refusal()?.msg).toMatch(/\[1\]\.name: 'key-1' is already the name of key 1 of API_KEYS/);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
 describe('SIGHUP', () => {
   it('makes a running service re-read API_KEYS_FILE', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.yaml');

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { createRemoteJWKSet, JWTPayload } from 'jose';
 import { AuthenticationError } from '../common/errors/api-error.js';
-import type { Caller } from './caller.js';
+import { JWT_CALLER_PREFIX, type Caller } from './caller.js';
 
 const ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
 
@@ -19,9 +19,13 @@ export function looksLikeJwt(token: string): boolean {
   return token.startsWith('eyJ') && token.split('.').length === 3;
 }
 
+/** The longest `sub` accepted: it becomes a metrics label and a log field. */
+export const MAX_SUB_LENGTH = 256;
+
 /**
  * Verifies platform-issued tokens with jose (signature, exp, nbf, issuer, audience) and maps them
- * to a caller: `sub` is the name, `models`, `rpm` and `tpm` claims its access and limits.
+ * to a caller: `jwt:<sub>` is the name, `models`, `rpm` and `tpm` claims its access and limits.
+ * A claim present in a form it cannot have refuses the token: it never widens access.
  */
 export class JwtVerifier {
   private readonly key: KeyObject | ReturnType<typeof createRemoteJWKSet>;
@@ -53,18 +57,26 @@ export class JwtVerifier {
     } catch (err) {
       throw new AuthenticationError(`Invalid token: ${reason(this.jose.errors, err)}.`);
     }
-    const models = payload.models;
-    return {
-      name: String(payload.sub),
-      models: Array.isArray(models) && models.every((m) => typeof m === 'string') ? models : undefined,
-      rpm: positiveInt(payload.rpm),
-      tpm: positiveInt(payload.tpm),
-    };
+    return callerFromClaims(payload);
   }
 }
 
-function positiveInt(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+function callerFromClaims(payload: JWTPayload): Caller {
+  const { sub, models, rpm, tpm } = payload;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) throw badClaim('sub', `a non-empty string of at most ${MAX_SUB_LENGTH} characters`);
+  if (models !== undefined && !(Array.isArray(models) && models.every((m) => typeof m === 'string' && m.length > 0))) throw badClaim('models', 'an array of model names');
+  return { name: `${JWT_CALLER_PREFIX}${sub}`, models: models as string[] | undefined, rpm: limit('rpm', rpm), tpm: limit('tpm', tpm) };
+}
+
+function limit(claim: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
+  throw badClaim(claim, 'a positive whole number');
+}
+
+/** Names the claim and what it must be, never the value sent. */
+function badClaim(claim: string, mustBe: string): AuthenticationError {
+  return new AuthenticationError(`Invalid token: claim '${claim}' must be ${mustBe}.`);
 }
 
 /** What went wrong, in words that reveal nothing of the token. */

@@ -2,7 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { IsArray, IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Min, validateSync } from 'class-validator';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { Caller } from './caller.js';
+import { JWT_CALLER_PREFIX, type Caller } from './caller.js';
 
 /** One entry of API_KEYS_FILE: the key itself is never stored, only its SHA-256. */
 export class KeyFileEntry {
@@ -20,8 +20,11 @@ export interface StoredKey {
   disabled: boolean;
 }
 
-/** Reads and validates API_KEYS_FILE: a list of entries, or `{keys: [...]}`. Throws with every problem's place. */
-export function readKeyFile(path: string): StoredKey[] {
+/**
+ * Reads and validates API_KEYS_FILE: a list of entries, or `{keys: [...]}`. Throws with every problem's place.
+ * `taken` maps names already in use elsewhere (API_KEYS' `key-<n>`) to where they come from.
+ */
+export function readKeyFile(path: string, taken: ReadonlyMap<string, string> = new Map()): StoredKey[] {
   const raw = parse(readFileSync(path, 'utf8')) as unknown;
   const list = Array.isArray(raw) ? raw : (raw as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(list)) throw new Error(`${path}: expected a list of key entries (or keys: [...])`);
@@ -33,6 +36,8 @@ export function readKeyFile(path: string): StoredKey[] {
       for (const [rule, m] of Object.entries(e.constraints ?? {})) problems.push(`[${i}].${e.property}: ${rule === 'whitelistValidation' ? 'unknown field' : m}`);
     }
     if (names.has(entry.name)) problems.push(`[${i}].name: '${entry.name}' is used twice`);
+    if (taken.has(entry.name)) problems.push(`[${i}].name: '${entry.name}' is already the name of ${taken.get(entry.name)}`);
+    if (typeof entry.name === 'string' && entry.name.startsWith(JWT_CALLER_PREFIX)) problems.push(`[${i}].name: names starting with '${JWT_CALLER_PREFIX}' are kept for JWT callers`);
     names.add(entry.name);
     return entry;
   });

@@ -15,6 +15,8 @@ import { readKeyFile, type StoredKey } from './key-file.js';
 export class KeySourceService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Auth');
   private plain: StoredKey[] = [];
+  /** API_KEYS' names, which file entries may not reuse (they would share buckets, metrics and log name). */
+  private plainNames = new Map<string, string>();
   private watcher?: FSWatcher;
   private debounce?: NodeJS.Timeout;
   private readonly onSighup = () => this.reload('SIGHUP');
@@ -33,9 +35,10 @@ export class KeySourceService implements OnModuleInit, OnApplicationShutdown {
       process.stdout.write(`No API_KEYS configured: generated this key for this run (shown once):\n  ${key}\n`);
     }
     this.plain = keys.map((k, i) => ({ sha256: sha256(k), caller: { name: `key-${i + 1}` }, disabled: false }));
+    this.plainNames = new Map(this.plain.map((k, i) => [k.caller.name, `key ${i + 1} of API_KEYS`]));
     const file = this.config.API_KEYS_FILE;
     if (file) {
-      this.store.replace([...this.plain, ...readKeyFile(file)]);
+      this.store.replace([...this.plain, ...readKeyFile(file, this.plainNames)]);
       if (this.config.API_KEYS_FILE_WATCH === 'true') this.watch(file);
       process.on('SIGHUP', this.onSighup);
     } else {
@@ -49,7 +52,7 @@ export class KeySourceService implements OnModuleInit, OnApplicationShutdown {
     const file = this.config.API_KEYS_FILE;
     if (!file) return false;
     try {
-      const entries = readKeyFile(file);
+      const entries = readKeyFile(file, this.plainNames);
       this.store.replace([...this.plain, ...entries]);
       this.logger.log(`Reloaded ${entries.length} key(s) from API_KEYS_FILE (${why})`);
       return true;
