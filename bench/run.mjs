@@ -116,10 +116,11 @@ function serviceConfigYaml(mockPort) {
   ].join('\n');
 }
 
-async function startService({ tmp, configFile, apiKey, logLevel, entry, nodeArgs = [], name = 'service' }) {
+async function startService({ tmp, configFile, apiKey, metricsToken, logLevel, entry, nodeArgs = [], name = 'service' }) {
   return startNode(name, [...nodeArgs, entry], {
     env: {
       API_KEYS: apiKey,
+      METRICS_TOKEN: metricsToken,
       CONFIG_FILE: configFile,
       LOG_LEVEL: logLevel,
       HOST: '127.0.0.1',
@@ -170,9 +171,9 @@ function medianCase({ target, stream, connections, rounds }) {
 }
 
 /** The V8 heap and external memory as prom-client reports them on /metrics (MB), to split RSS. */
-async function heapBreakdown(port) {
+async function heapBreakdown({ port, metricsToken }) {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
     const get = (name) => {
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)`, 'm').exec(text);
       return m ? Math.round((Number(m[1]) / 2 ** 20) * 10) / 10 : undefined;
@@ -216,10 +217,12 @@ async function main() {
     const configFile = join(tmp, 'gateway.yaml');
     await writeFile(configFile, serviceConfigYaml(mock.port));
     const apiKey = `sk-bench-${randomBytes(12).toString('hex')}`;
-    const svcOpts = { tmp, configFile, apiKey, logLevel: opts.logLevel, entry: opts.serviceEntry, nodeArgs: opts.serviceNodeArgs };
+    // /metrics is served only behind METRICS_TOKEN.
+    const metricsToken = `bench-metrics-${randomBytes(12).toString('hex')}`;
+    const svcOpts = { tmp, configFile, apiKey, metricsToken, logLevel: opts.logLevel, entry: opts.serviceEntry, nodeArgs: opts.serviceNodeArgs };
     service = await startService(svcOpts);
     results.memory.rssAtStartMb = rssMb(service.pid);
-    results.memory.atStart = await heapBreakdown(service.port);
+    results.memory.atStart = await heapBreakdown({ port: service.port, metricsToken });
     log(`bench: mock :${mock.port}, proxy :${proxy.port}, service :${service.port} (pid ${service.pid}, RSS ${results.memory.rssAtStartMb} MB)`);
 
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
@@ -244,7 +247,7 @@ async function main() {
         amount: opts.memoryRequests,
       });
       await sleep(1000);
-      results.memory.afterRequests = { requests: r.ok, non2xx: r.non2xx, errors: r.errors, rssMb: rssMb(service.pid), ...(await heapBreakdown(service.port)) };
+      results.memory.afterRequests = { requests: r.ok, non2xx: r.non2xx, errors: r.errors, rssMb: rssMb(service.pid), ...(await heapBreakdown({ port: service.port, metricsToken })) };
     }
 
     // Throughput and latency: targets interleaved per (stream, connections), so drift hits all alike;
@@ -374,7 +377,7 @@ async function main() {
     }
 
     results.memory.rssAtEndMb = rssMb(service.pid);
-    results.memory.atEnd = await heapBreakdown(service.port);
+    results.memory.atEnd = await heapBreakdown({ port: service.port, metricsToken });
     results.machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
     results.memory.mockRssMb = rssMb(mock.pid);
     results.memory.proxyRssMb = rssMb(proxy.pid);

@@ -15,6 +15,7 @@ describeInBrowser('Swagger UI at /docs in headless Chromium', () => {
   let running: RunningApp;
   let browser: BrowserSession | undefined;
   let ui: SwaggerUi;
+  let headers: Record<string, string>;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -26,11 +27,24 @@ describeInBrowser('Swagger UI at /docs in headless Chromium', () => {
   beforeEach(async () => {
     browser = await launchChromium();
     ui = new SwaggerUi(browser.page);
-    await ui.open(running.url);
+    headers = await ui.open(running.url);
   });
   afterEach(async () => {
     await browser?.close();
     browser = undefined;
+  });
+
+  /** Each test ends here: whatever it clicked, the page's CSP blocked nothing Swagger UI needs. */
+  const expectNoCspViolation = () => expect(browser!.cspViolations).toEqual([]);
+
+  it('runs under its Content-Security-Policy and no other site may frame it', async () => {
+    expect(headers['content-security-policy']).toContain("script-src 'self'");
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(headers['x-frame-options']).toBe('DENY');
+    await ui.page.locator('.topbar').waitFor();
+    await ui.page.locator('section.models .json-schema-2020-12-expand-deep-button').first().click();
+    await ui.page.locator('section.models .json-schema-2020-12-body').first().locator('.json-schema-2020-12-property').first().waitFor();
+    expectNoCspViolation();
   });
 
   const chatCompletions = () => ui.operation('chat-completions', 'create_chat_completion_v1_chat_completions_post');
@@ -44,6 +58,7 @@ describeInBrowser('Swagger UI at /docs in headless Chromium', () => {
     const schemas = await ui.page.locator('section.models').innerText();
     for (const name of ['ChatCompletionRequest', 'ChatCompletionResponse', 'HTTPValidationError']) expect(schemas).toContain(name);
     await ui.page.screenshot({ path: `${SCREENSHOTS}operation.png`, fullPage: true });
+    expectNoCspViolation();
   });
 
   it('with a valid key, "Try it out" runs the non-streaming example and shows the echo reply', async () => {
@@ -54,6 +69,7 @@ describeInBrowser('Swagger UI at /docs in headless Chromium', () => {
     expect(reply.status).toBe('200');
     expect(reply.body).toContain('"object": "chat.completion"');
     expect(reply.body).toContain('"content": "Hello from the docs"');
+    expectNoCspViolation();
   });
 
   it('runs the streaming example and shows the server-sent events', async () => {
@@ -65,6 +81,7 @@ describeInBrowser('Swagger UI at /docs in headless Chromium', () => {
     expect(reply.body).toContain('"delta":{"content":" docs"}');
     expect(reply.body).toContain('"usage":{"prompt_tokens":4,"completion_tokens":4,"total_tokens":8}');
     expect(reply.body.trim().endsWith('data: [DONE]')).toBe(true);
+    expectNoCspViolation();
   });
 
   it('with a wrong key, shows 401', async () => {
@@ -74,5 +91,6 @@ describeInBrowser('Swagger UI at /docs in headless Chromium', () => {
     await op.screenshot({ path: `${SCREENSHOTS}try-it-out-401.png` });
     expect(reply.status).toBe('401');
     expect(reply.body).toContain('"code": "invalid_api_key"');
+    expectNoCspViolation();
   });
 });

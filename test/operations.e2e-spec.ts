@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { ShutdownState } from '../src/health/shutdown.state.js';
+import { SCRAPE_CACHE_MS } from '../src/metrics/metrics.service.js';
 import { authHeaders, KEY, post, sseData, startApp, type RunningApp } from './support/app.js';
 import { writeConfig } from './support/config-file.js';
 import { chunk, completion, MockUpstream, reply, sleep } from './support/mock-upstream.js';
@@ -49,31 +51,55 @@ models:
     expect(await down.json()).toMatchObject({ status: 'unavailable', checks: { 'provider:up': { status: 'down', error: 'answered 503' } } });
   });
 
+  const scrapeAs = (authorization?: string) => fetch(`${running.url}/metrics`, { headers: authorization ? { authorization } : {} });
+  /** A scrape rendered after everything before it: the text is reused for SCRAPE_CACHE_MS. */
+  const freshScrape = async () => {
+    await sleep(SCRAPE_CACHE_MS + 50);
+    return (await scrapeAs('Bearer metrics-secret')).text();
+  };
+  const count = (text: string, line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').at(-1) ?? 0);
+
   it('counts requests, tokens and latency in /metrics, behind METRICS_TOKEN', async () => {
-    const scrape = async () => (await fetch(`${running.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret' } })).text();
-    const count = (text: string, line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').at(-1) ?? 0);
-    const before = await scrape();
+    const before = await freshScrape();
     await post(`${running.url}/v1/chat/completions`, hello);
     await post(`${running.url}/v1/chat/completions`, { ...hello, stream: true, stream_options: { include_usage: true } });
     await post(`${running.url}/v1/chat/completions`, { ...hello, stream: true });
     await post(`${running.url}/v1/chat/completions`, { ...hello, model: 'nope' });
-    await sleep(20);
-    const after = await scrape();
+    const after = await freshScrape();
     expect(count(after, 'gateway_requests_total{model="echo",provider="echo",status="200"}') - count(before, 'gateway_requests_total{model="echo",provider="echo",status="200"}')).toBe(3);
     expect(count(after, 'gateway_requests_total{model="unresolved",provider="none",status="404"}')).toBeGreaterThanOrEqual(1);
     expect(count(after, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}') - count(before, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}')).toBe(6);
     expect(after).toContain('gateway_time_to_first_token_seconds_bucket{le="0.005",model="echo",provider="echo",stream="true"}');
     expect(after).toContain('gateway_in_flight_streams 0');
     expect(after).toContain('process_resident_memory_bytes');
-    expect((await fetch(`${running.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${running.url}/metrics`, { headers: authHeaders() })).status).toBe(401);
+  });
+
+  it('refuses /metrics without the token, with a wrong one and with an API key: 401 and no metric text', async () => {
+    for (const authorization of [undefined, 'Bearer metrics-secreT', 'metrics-secret', `Bearer ${KEY}`]) {
+      const res = await scrapeAs(authorization);
+      const text = await res.text();
+      expect([authorization, res.status, res.headers.get('www-authenticate')]).toEqual([authorization, 401, 'Bearer']);
+      expect(JSON.parse(text)).toMatchObject({ detail: expect.stringContaining('METRICS_TOKEN'), error: { type: 'authentication_error', code: 'invalid_api_key' } });
+      expect(text).not.toContain('gateway_');
+    }
+    expect((await scrapeAs('bearer   metrics-secret')).status).toBe(200);
+  });
+
+  it(`reuses a rendered scrape for ${SCRAPE_CACHE_MS} ms, then counts afresh`, async () => {
+    const line = 'gateway_requests_total{model="echo",provider="echo",status="200"}';
+    const first = await freshScrape();
+    await post(`${running.url}/v1/chat/completions`, hello);
+    await sleep(20);
+    const again = await (await scrapeAs('Bearer metrics-secret')).text();
+    expect(again).toBe(first);
+    const later = await freshScrape();
+    expect(count(later, line) - count(first, line)).toBe(1);
   });
 
   it('counts upstream errors by kind', async () => {
     upstream.reset((_req, res) => reply(res, 500, { error: { message: 'x' } }));
     await post(`${running.url}/v1/chat/completions`, { ...hello, model: 'remote' });
-    const text = await (await fetch(`${running.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret' } })).text();
-    expect(text).toMatch(/gateway_upstream_errors_total\{provider="up",kind="5xx"\} [1-9]/);
+    expect(await freshScrape()).toMatch(/gateway_upstream_errors_total\{provider="up",kind="5xx"\} [1-9]/);
   });
 
   it('takes X-Request-Id or makes one, returns it, and logs one line per request without the prompt', async () => {
@@ -117,6 +143,65 @@ describe('readiness while draining', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('without METRICS_TOKEN', () => {
+  it('answers GET /metrics with 404 and an error body that says why, and no metric text', async () => {
+    const app = await startApp({ API_KEYS: KEY, METRICS_TOKEN: undefined });
+    try {
+      await post(`${app.url}/v1/chat/completions`, hello);
+      for (const headers of [{}, authHeaders(), { authorization: 'Bearer ' }]) {
+        const res = await fetch(`${app.url}/metrics`, { headers });
+        const text = await res.text();
+        expect(res.status).toBe(404);
+        expect(JSON.parse(text)).toEqual({
+          detail: 'GET /metrics is served only when METRICS_TOKEN is set.',
+          error: { message: 'GET /metrics is served only when METRICS_TOKEN is set.', type: 'invalid_request_error', param: null, code: 'not_found' },
+        });
+        expect(text).not.toMatch(/gateway_|key-1|process_/);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('security headers on /docs', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp({ API_KEYS: KEY });
+  });
+  afterAll(() => app.close());
+
+  const get = (path: string) => fetch(`${app.url}${path}`);
+  const csp = async () => (await get('/docs')).headers.get('content-security-policy') ?? '';
+  const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+  it.each(['/docs', '/docs/', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui-standalone-preset.js', '/docs/swagger-ui-init.js', '/docs/swagger-ui.css', '/docs/favicon-32x32.png', '/openapi.json'])('%s: CSP, no framing, nosniff', async (path) => {
+    const res = await get(path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'self'; script-src 'self'; .*frame-ancestors 'none'$/);
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('sends none of them with the API', async () => {
+    const res = await fetch(`${app.url}/v1/models`, { headers: authHeaders() });
+    expect(res.status).toBe(200);
+    expect([res.headers.get('content-security-policy'), res.headers.get('x-frame-options')]).toEqual([null, null]);
+  });
+
+  it("allows no inline script, and by hash exactly the inline styles of the page and of Swagger UI's logo", async () => {
+    const policy = await csp();
+    const html = await (await get('/docs')).text();
+    expect(html).not.toMatch(/<script>|<script [^>]*>[^<\s]/);
+    const inline = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g), ...html.matchAll(/ style="([^"]*)"/g)].map((m) => m[1]);
+    const scripts = await Promise.all(['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js'].map(async (f) => (await get(`/docs/${f}`)).text()));
+    const rendered = scripts.flatMap((js) => [...js.matchAll(/createElement\("style",null,"([^"]*)"\)/g)].map((m) => m[1]));
+    expect([inline.length, rendered.length]).toEqual([3, 1]);
+    const allowed = policy.split('; ').find((d) => d.startsWith('style-src '))!.split(' ').filter((s) => s.startsWith("'sha256-"));
+    expect([...inline, ...rendered].map(sha256).sort()).toEqual(allowed.sort());
   });
 });
 

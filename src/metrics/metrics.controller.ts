@@ -4,13 +4,16 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/public.decorator.js';
-import { AuthenticationError } from '../common/errors/api-error.js';
+import { ApiError, AuthenticationError } from '../common/errors/api-error.js';
 import { appConfig } from '../config/app.config.js';
 import { MetricsService } from './metrics.service.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** GET /metrics in Prometheus' text format; behind METRICS_TOKEN when it is set (API keys do not open it). */
+/**
+ * GET /metrics in Prometheus' text format, served only when METRICS_TOKEN is set and then behind it
+ * (API keys do not open it): the text names every key, model and checkpoint.
+ */
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
@@ -26,10 +29,9 @@ export class MetricsController {
   @Get()
   @Public()
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() reply: FastifyReply): Promise<void> {
-    if (this.token) {
-      const presented = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
-      if (!timingSafeEqual(digest(presented), this.token)) throw new AuthenticationError('GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
-    }
-    reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    if (!this.token) throw new ApiError(404, 'GET /metrics is served only when METRICS_TOKEN is set.', 'invalid_request_error', 'not_found');
+    const presented = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
+    if (!timingSafeEqual(digest(presented), this.token)) throw new AuthenticationError('GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
+    reply.type(this.metrics.registry.contentType).send(await this.metrics.scrape());
   }
 }

@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RouterEvents } from '../providers/router-events.js';
 import type { RateLimitEvents } from '../rate-limit/rate-limit.service.js';
+
+/** How long a rendered scrape is reused: however many scrapes arrive, the text is rendered at most once per interval. */
+export const SCRAPE_CACHE_MS = 1000;
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -38,8 +42,24 @@ export class MetricsService implements RouterEvents, RateLimitEvents {
   private readonly storeErrors = new Counter({ name: 'gateway_rate_limit_store_errors_total', help: 'Rate-limit checks the store could not answer, by the policy applied', labelNames: ['policy'], registers: [this.registry] });
   private readonly limitedTotal = new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['dimension'], registers: [this.registry] });
 
+  private lastScrape?: { at: number; text: Promise<string> };
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The registry in Prometheus' text format, reused for SCRAPE_CACHE_MS; scrapes during a render share it. */
+  scrape(): Promise<string> {
+    const now = performance.now();
+    if (this.lastScrape && now - this.lastScrape.at < SCRAPE_CACHE_MS) return this.lastScrape.text;
+    const text = this.registry.metrics();
+    const entry = { at: now, text };
+    this.lastScrape = entry;
+    // A failed render is not reused.
+    text.catch(() => {
+      if (this.lastScrape === entry) this.lastScrape = undefined;
+    });
+    return text;
   }
 
   requestStarted(): void {

@@ -89,6 +89,10 @@ models:
       replies.push(r);
       expect(r.status).toBe(401);
     }
+    // The scrape itself names keys (key-1), never what they are: the scan below covers it.
+    const scrape = await send(`${running.url}/metrics`, { method: 'GET', headers: { authorization: `Bearer ${METRICS_TOKEN}` }, agent: false });
+    replies.push(scrape);
+    expect([scrape.status, scrape.text]).toEqual([200, expect.stringContaining('gateway_requests_total')]);
     secretsFromTest.push(...Object.values(bad), limited);
   });
 

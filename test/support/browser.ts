@@ -11,8 +11,12 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
 
 export interface BrowserSession {
   page: Page;
+  /** Every Content-Security-Policy violation the page reported (event and console), in order. */
+  cspViolations: string[];
   close(): Promise<void>;
 }
+
+const CSP_MARK = 'csp-violation:';
 
 /**
  * Headless Chromium on a fresh profile in a temp folder, removed on close. Playwright passes the
@@ -33,9 +37,17 @@ export async function launchChromium(): Promise<BrowserSession> {
     throw err;
   }
   context.setDefaultTimeout(10_000);
+  // Injected over CDP, so the page's own CSP does not stop it.
+  await context.addInitScript({ content: `document.addEventListener('securitypolicyviolation', (e) => console.error('${CSP_MARK} ' + e.effectiveDirective + ' ' + (e.blockedURI || e.sample)));` });
   const page = context.pages()[0] ?? (await context.newPage());
+  const cspViolations: string[] = [];
+  page.on('console', (m) => {
+    const text = m.text();
+    if (text.startsWith(CSP_MARK) || text.includes('Content Security Policy')) cspViolations.push(text);
+  });
   return {
     page,
+    cspViolations,
     close: async () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
@@ -53,9 +65,11 @@ export interface LiveResponse {
 export class SwaggerUi {
   constructor(readonly page: Page) {}
 
-  async open(baseUrl: string): Promise<void> {
-    await this.page.goto(`${baseUrl}/docs`);
+  /** Opens /docs and waits for the operations; the page's response headers. */
+  async open(baseUrl: string): Promise<Record<string, string>> {
+    const res = await this.page.goto(`${baseUrl}/docs`);
     await this.page.locator('.opblock').first().waitFor();
+    return res?.headers() ?? {};
   }
 
   /** Types the key into the bearer scheme's box in the Authorize dialog. */
