@@ -1,9 +1,11 @@
 import { completionId, unixSeconds } from '../../common/ids.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, CompletionUsage, ModelBackend } from '../model-backend.js';
-import { lastUserText, maxTokens, promptTokens, tokenize } from './echo.mapper.js';
+import { countTokens, lastUserText, maxTokens, promptTokens, tokens } from './echo.mapper.js';
 
 interface EchoAnswer {
-  tokens: string[];
+  /** The text echoed back, and how many of its tokens to send. */
+  text: string;
+  count: number;
   finishReason: 'stop' | 'length';
   usage: CompletionUsage;
 }
@@ -26,7 +28,7 @@ export class EchoBackend implements ModelBackend {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: answer.tokens.join(''), refusal: null },
+          message: { role: 'assistant', content: answered(answer), refusal: null },
           finish_reason: answer.finishReason,
           logprobs: null,
         },
@@ -47,7 +49,10 @@ export class EchoBackend implements ModelBackend {
       choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
     });
     yield chunk({ role: 'assistant', content: '' }, null);
-    for (const token of answer.tokens) {
+    // Tokens are made one at a time: a long message is never held twice over as a list of words.
+    let sent = 0;
+    for (const token of tokens(answer.text)) {
+      if (sent++ === answer.count) break;
       signal.throwIfAborted();
       yield chunk({ content: token }, null);
     }
@@ -59,14 +64,29 @@ export class EchoBackend implements ModelBackend {
   }
 
   private answer(request: BackendRequest): EchoAnswer {
-    const all = tokenize(lastUserText(request.body.messages));
+    const text = lastUserText(request.body.messages);
+    const all = countTokens(text);
     const limit = maxTokens(request.body);
-    const tokens = limit !== undefined && all.length > limit ? all.slice(0, limit) : all;
+    const count = limit !== undefined && all > limit ? limit : all;
     const prompt = promptTokens(request.body.messages);
     return {
-      tokens,
-      finishReason: tokens.length < all.length ? 'length' : 'stop',
-      usage: { prompt_tokens: prompt, completion_tokens: tokens.length, total_tokens: prompt + tokens.length },
+      text,
+      count,
+      finishReason: count < all ? 'length' : 'stop',
+      usage: { prompt_tokens: prompt, completion_tokens: count, total_tokens: prompt + count },
     };
   }
+}
+
+/** The first `count` tokens of the answer's text, joined (the whole text when none are cut). */
+function answered(answer: EchoAnswer): string {
+  if (answer.count === 0) return '';
+  if (answer.finishReason === 'stop') return answer.text;
+  let length = 0;
+  let n = 0;
+  for (const token of tokens(answer.text)) {
+    if (n++ === answer.count) break;
+    length += token.length;
+  }
+  return answer.text.slice(0, length);
 }

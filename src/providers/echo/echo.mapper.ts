@@ -22,18 +22,51 @@ export function lastUserText(messages: ChatMessage[]): string {
   return '';
 }
 
+/** Whether a UTF-16 code unit is white space as JavaScript's `\s` defines it. */
+export function isSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
 /**
- * Echo's tokens: each word with the white space before it, so joining them gives the text back.
- * One word is one token; that is how echo counts usage.
+ * Echo's tokens, one scan and no backtracking: each word with the white space before it, the last
+ * word also with the white space after it, so joining them gives the text back (white space alone
+ * gives no token). One word is one token; that is how echo counts usage.
  */
-export function tokenize(text: string): string[] {
-  return text.match(/\s*\S+(?:\s+$)?/g) ?? [];
+export function* tokens(text: string): Generator<string> {
+  const n = text.length;
+  let from = 0;
+  while (from < n) {
+    let word = from;
+    while (word < n && isSpace(text.charCodeAt(word))) word++;
+    if (word === n) return;
+    let end = word;
+    while (end < n && !isSpace(text.charCodeAt(end))) end++;
+    let rest = end;
+    while (rest < n && isSpace(text.charCodeAt(rest))) rest++;
+    if (rest === n) end = n;
+    yield text.slice(from, end);
+    from = end;
+  }
+}
+
+/** The number of echo tokens (words) in a text, without making them. */
+export function countTokens(text: string): number {
+  let count = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const space = isSpace(text.charCodeAt(i));
+    if (!space && !inWord) count++;
+    inWord = !space;
+  }
+  return count;
 }
 
 /** Prompt tokens: the words of every message's text content. */
 export function promptTokens(messages: ChatMessage[]): number {
   let n = 0;
-  for (const m of messages) n += tokenize(messageText(m?.content)).length;
+  for (const m of messages) n += countTokens(messageText(m?.content));
   return n;
 }
 
