@@ -7,12 +7,18 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
+/** Queued text that is written at once, and the writer handed a turn of the event loop, whatever the backend's pace. */
+export const SSE_FLUSH_CHARS = 64 * 1024;
+
 /**
  * Writes `data: …\n\n` frames on a raw Node response. Frames queued in one turn of the event loop
  * (one upstream read, one local token) leave together in one write at the end of that turn
  * (setImmediate): nothing waits for a later read, a burst of chunks costs one system call, not one
  * per chunk, and the write runs after the work the chunk set off (a local model is already
- * computing its next token). The caller owns the response: Nest and Fastify never write after it.
+ * computing its next token). A backend that yields through microtasks alone never ends a turn, so
+ * what is queued is also written once it reaches SSE_FLUSH_CHARS, and the writer then waits for the
+ * next turn (or for the socket to drain): one stream holds at most that much, and never starves
+ * the event loop. The caller owns the response: Nest and Fastify never write after it.
  */
 export class SseWriter {
   private started = false;
@@ -32,14 +38,19 @@ export class SseWriter {
   }
 
   /**
-   * Queues one frame whose payload is already JSON text. Returns a promise only when the socket
-   * is full: the caller waits on it before producing more.
+   * Queues one frame whose payload is already JSON text. Returns a promise when the caller must
+   * wait before producing more: the socket is full, or a flush by size hands the event loop a turn.
    */
   write(json: string): Promise<void> | undefined {
     this.pending += `data: ${json}\n\n`;
+    if (this.pending.length >= SSE_FLUSH_CHARS) {
+      this.flush();
+      // 'drain' can come on the next tick (the kernel took it all at once): the turn is still waited for.
+      return this.full ? this.full.then(nextTurn) : nextTurn();
+    }
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      setImmediate(this.scheduledFlush);
     }
     return this.full;
   }
@@ -55,13 +66,17 @@ export class SseWriter {
   }
 
   private readonly flush = (): void => {
-    this.scheduled = false;
     if (!this.pending || this.res.writableEnded) return;
     const text = this.pending;
     this.pending = '';
     this.start();
     if (this.closed) return;
     if (!this.res.write(text) && !this.full) this.full = this.drain();
+  };
+
+  private readonly scheduledFlush = (): void => {
+    this.scheduled = false;
+    this.flush();
   };
 
   private end(last: string): void {
@@ -90,4 +105,8 @@ export class SseWriter {
       this.res.on('close', done);
     });
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
