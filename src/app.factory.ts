@@ -1,3 +1,4 @@
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
@@ -5,7 +6,10 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { registerAuthBeforeBody } from './auth/auth-before-body.hook.js';
+import { BearerAuthenticator } from './auth/bearer.authenticator.js';
 import { errorBody } from './common/errors/error-mapper.js';
+import { BodyBudget } from './common/http/body-budget.js';
 import { registerJsonBodyParser } from './common/json/json-body.parser.js';
 import { createRootLogger, NestPinoLogger } from './common/logging/logger.js';
 import { appConfig } from './config/app.config.js';
@@ -33,8 +37,9 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
     return503OnClosing: true,
     // No Nest middleware is used: without middie every request skips its hook.
     skipMiddie: true,
-    // A request without Host gets the service's own JSON answer, not Node's empty 400.
-    http: { requireHostHeader: false },
+    // A request without Host gets the service's own JSON answer, not Node's empty 400. Node checks
+    // the header and request timeouts every connectionsCheckingInterval (30 s by default): every second.
+    http: { requireHostHeader: false, connectionsCheckingInterval: 1000 },
     requestIdHeader: false,
     genReqId: requestId,
     clientErrorHandler: answerClientError,
@@ -45,7 +50,9 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
   });
   const fastify = adapter.getInstance();
   fastify.server.headersTimeout = config.HEADERS_TIMEOUT_MS;
-  registerJsonBodyParser(fastify);
+  // Connections past the cap are closed by Node as soon as they are accepted.
+  fastify.server.maxConnections = config.MAX_CONNECTIONS;
+  registerJsonBodyParser(fastify, { maxBytes: config.MAX_BODY_BYTES, budget: new BodyBudget(config.MAX_BUFFERED_BODY_BYTES) });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bodyParser: false,
     abortOnError: false,
@@ -55,7 +62,9 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
     const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
     app.enableCors({ origin: origins.includes('*') ? true : origins, exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'] });
   }
-  registerRequestTelemetry(fastify, app.get(MetricsService), logger, config.LOG_BODIES === 'true');
+  registerRequestTelemetry(fastify, app.get(MetricsService), logger, config.LOG_BODIES === 'true' ? config.LOG_BODY_MAX_CHARS : 0);
+  // After telemetry's hook, so a refusal is logged and counted like any other answer.
+  registerAuthBeforeBody(fastify, app.get(BearerAuthenticator), new NestLogger('Auth'));
   setupSwagger(app, buildOpenApiDocument(app));
   return app;
 }

@@ -5,6 +5,7 @@ import { PassportModule } from '@nestjs/passport';
 import { ApiKeyStore } from './api-key.store.js';
 import { authConfig } from './auth.config.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
+import { BearerAuthenticator } from './bearer.authenticator.js';
 import { BearerStrategy, JWT_VERIFIER } from './bearer.strategy.js';
 import { JwtVerifier } from './jwt.verifier.js';
 import { KeySourceService } from './key-source.service.js';
@@ -21,8 +22,9 @@ async function jwtVerifierFactory(config: ConfigType<typeof authConfig>): Promis
     KeySourceService,
     { provide: JWT_VERIFIER, useFactory: jwtVerifierFactory, inject: [authConfig.KEY] },
     BearerStrategy,
+    BearerAuthenticator,
     { provide: APP_GUARD, useClass: BearerAuthGuard },
   ],
-  exports: [ApiKeyStore, KeySourceService],
+  exports: [ApiKeyStore, KeySourceService, BearerAuthenticator],
 })
 export class AuthModule {}

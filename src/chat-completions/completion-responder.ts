@@ -23,17 +23,18 @@ export function abortOnClientGone(res: ServerResponse): AbortSignal {
 @Injectable()
 export class CompletionResponder {
   private readonly logger = new Logger('ChatCompletions');
-  private readonly logBodies: boolean;
+  /** With LOG_BODIES, the most characters of a reply kept for the log line; 0 keeps none. */
+  private readonly logChars: number;
 
   constructor(
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(appConfig.KEY) config: ConfigType<typeof appConfig>,
   ) {
-    this.logBodies = config.LOG_BODIES === 'true';
+    this.logChars = config.LOG_BODIES === 'true' ? config.LOG_BODY_MAX_CHARS : 0;
   }
 
   send(reply: FastifyReply, completion: ChatCompletion, trace: CompletionTrace): void {
-    if (this.logBodies) trace.replyText = String(completion.choices?.[0]?.message?.content ?? '');
+    if (this.logChars) trace.replyText = String(completion.choices?.[0]?.message?.content ?? '').slice(0, this.logChars);
     reply.type('application/json').send(completion[JSON_TEXT] ?? completion);
   }
 
@@ -59,7 +60,7 @@ export class CompletionResponder {
     try {
       for (let r = first; !r.done; r = await iterator.next()) {
         if (signal.aborted) break;
-        if (this.logBodies) text += r.value.choices[0]?.delta?.content ?? '';
+        if (this.logChars && text.length < this.logChars) text += r.value.choices[0]?.delta?.content ?? '';
         // Frames of one tick leave in one write; the writer asks to wait only when the socket is full.
         const full = sse.write(r.value[JSON_TEXT] ?? JSON.stringify(r.value));
         if (full) await full;
@@ -69,7 +70,7 @@ export class CompletionResponder {
       if (!signal.aborted) sse.fail(streamErrorEvent(err, this.logger));
     } finally {
       ended();
-      if (this.logBodies) trace.replyText = text;
+      if (this.logChars) trace.replyText = text.slice(0, this.logChars);
       if (signal.aborted) await iterator.return?.();
     }
   }

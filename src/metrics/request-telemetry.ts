@@ -25,9 +25,10 @@ export function requestId(req: { headers: Record<string, string | string[] | und
 /**
  * One JSON log line and one set of metrics per request, written when its response closes (so a
  * stream is counted when it ends): request id (echoed as X-Request-Id), key name, model, provider,
- * status, latency, tokens; prompts and replies only with LOG_BODIES=true.
+ * status, latency, tokens; prompts and replies only with LOG_BODIES=true, each cut to
+ * `logBodyChars` characters (0: not logged).
  */
-export function registerRequestTelemetry(fastify: FastifyInstance, metrics: MetricsService, logger: Logger, logBodies: boolean): void {
+export function registerRequestTelemetry(fastify: FastifyInstance, metrics: MetricsService, logger: Logger, logBodyChars: number): void {
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     const started = performance.now();
@@ -77,8 +78,15 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
       Object.assign(line, { model: t.model, provider: t.provider, stream: t.stream === true, promptTokens: t.usage?.prompt_tokens, completionTokens: t.usage?.completion_tokens });
       if (estimated) line.tokensEstimated = true;
       if (t.firstChunkAt !== undefined) line.ttftMs = Math.round((t.firstChunkAt - started) * 10) / 10;
-      if (logBodies) Object.assign(line, { messages: (req.body as { messages?: unknown } | undefined)?.messages, reply: t.replyText });
+      if (logBodyChars > 0) Object.assign(line, { messages: loggedMessages(req, logBodyChars), reply: t.replyText });
     }
     logger[level](line, 'request');
   }
+}
+
+/** The prompt for a log line: the messages as sent when the body is small, else the start of the body's text. */
+function loggedMessages(req: FastifyRequest, maxChars: number): unknown {
+  const text = req.rawBody ?? (typeof req.body === 'string' ? req.body : undefined);
+  if (text !== undefined && text.length > maxChars) return `${text.slice(0, maxChars)}… [${text.length - maxChars} more characters]`;
+  return (req.body as { messages?: unknown } | undefined)?.messages;
 }

@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import passport from 'passport';
+import { ApiError, AuthenticationError } from '../common/errors/api-error.js';
+import type { Caller } from './caller.js';
+import { BearerStrategy } from './bearer.strategy.js';
+
+/**
+ * Who a request's `Authorization` header names, from the header alone. A known API key, the common
+ * case, is accepted by the strategy's own lookup without passport's per-request machinery (which
+ * cost more than the rest of the request's handling); JWTs and every refusal go through passport.
+ */
+@Injectable()
+export class BearerAuthenticator {
+  constructor(@Inject(BearerStrategy) private readonly strategy: BearerStrategy) {}
+
+  authenticate(authorization: string | undefined): Promise<Caller> {
+    const caller = this.strategy.knownApiKey(authorization);
+    if (caller) return Promise.resolve(caller);
+    // Passport sees only the header, so a body or query field named `access_token` stays a pass-through field.
+    const request = { headers: authorization === undefined ? {} : { authorization } };
+    return new Promise((resolve, reject) => {
+      passport.authenticate('bearer', { session: false }, (err: unknown, user: Caller | false) => {
+        if (err instanceof ApiError) reject(err);
+        else if (err || !user) reject(new AuthenticationError());
+        else resolve(user);
+      })(request, {}, (err: unknown) => reject(err instanceof ApiError ? err : new AuthenticationError()));
+    });
+  }
+}
