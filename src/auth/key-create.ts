@@ -11,6 +11,7 @@ function main(): void {
     options: { name: { type: 'string' }, models: { type: 'string', multiple: true }, rpm: { type: 'string' }, tpm: { type: 'string' } },
   });
   if (!values.name) throw new Error('--name is required');
+  if (values.name.startsWith('jwt:')) throw new Error("--name may not start with 'jwt:' (kept for JWT callers)");
   const int = (flag: string, v?: string) => {
     if (v === undefined) return undefined;
     if (!/^[1-9]\d*$/.test(v)) throw new Error(`--${flag} must be a positive whole number`);
