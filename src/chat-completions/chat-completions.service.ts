@@ -6,7 +6,7 @@ import { CompletionRouter } from '../providers/completion-router.js';
 import type { CompletionTrace } from '../providers/completion-trace.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequestBody, CompletionUsage } from '../providers/model-backend.js';
 import { ModelRegistry, type ResolvedModel } from '../providers/model-registry.js';
-import { estimatePromptTokens } from '../rate-limit/token-estimate.js';
+import { estimatePromptTokens, estimateReplyTokens, maxOutputTokens, StreamedText } from '../rate-limit/token-estimate.js';
 import { RateLimitService, type Admission } from '../rate-limit/rate-limit.service.js';
 
 /** An admitted request: where it goes, the headers its reply carries, and how to run it. */
@@ -34,22 +34,29 @@ export class ChatCompletionsService {
     if (!isModelAllowed(caller, body.model)) throw new PermissionError(`This key may not use the model '${body.model}'.`);
     const model = this.registry.resolve(body.model);
     trace.model = model.routeName;
-    const estimate = estimatePromptTokens(body.messages);
-    const admission = await this.limits.admit(caller, estimate);
+    const estimate = estimatePromptTokens(body);
+    const admission = await this.limits.admit(caller, { prompt: estimate, maxOutput: maxOutputTokens(body) });
     return {
       model,
       headers: admission.headers,
       complete: async (signal) => {
-        const reply = await this.router.complete(model, body, rawBody, signal, trace);
-        trace.usage = reply.usage;
-        void admission.settle(reply.usage?.total_tokens ?? estimate);
+        let reply: ChatCompletion;
+        try {
+          reply = await this.router.complete(model, body, rawBody, signal, trace);
+        } catch (err) {
+          // Failed or abandoned, it may still have cost its prompt; it no longer holds its output reservation.
+          void admission.settle(estimate);
+          throw err;
+        }
+        trace.usage = hasTotal(reply.usage) ? reply.usage : estimatedUsage(estimate, estimateReplyTokens(reply.choices));
+        void admission.settle(trace.usage.total_tokens);
         return reply;
       },
       openStream: async (signal) => {
         try {
           return this.settled(await this.router.openStream(model, body, rawBody, signal, trace), admission, estimate, trace);
         } catch (err) {
-          this.settle(undefined, 0, admission, estimate, trace);
+          this.settle(undefined, new StreamedText(), admission, estimate, trace);
           throw err;
         }
       },
@@ -58,24 +65,23 @@ export class ChatCompletionsService {
 
   /**
    * Passes chunks on and, when the stream ends (done, failed or left), settles the real token
-   * count: the usage chunk's, or an estimate.
+   * count: the usage chunk's, or an estimate from every text every choice produced.
    */
   private settled(chunks: AsyncIterator<ChatCompletionChunk>, admission: Admission, estimate: number, trace: CompletionTrace): AsyncIterator<ChatCompletionChunk> {
     let usage: CompletionUsage | null | undefined;
-    let chars = 0;
+    const produced = new StreamedText();
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
-      this.settle(usage, chars, admission, estimate, trace);
+      this.settle(usage, produced, admission, estimate, trace);
     };
     // Made once per stream, not once per chunk.
     const read = (r: IteratorResult<ChatCompletionChunk>) => {
       if (r.done) end();
       else {
         if (r.value.usage) usage = r.value.usage;
-        const content = r.value.choices[0]?.delta?.content;
-        if (typeof content === 'string') chars += content.length;
+        produced.add(r.value.choices);
       }
       return r;
     };
@@ -92,9 +98,18 @@ export class ChatCompletionsService {
     };
   }
 
-  private settle(usage: CompletionUsage | null | undefined, chars: number, admission: Admission, estimate: number, trace: CompletionTrace): void {
-    const completionEstimate = Math.ceil(chars / 4);
-    trace.usage = usage ?? { prompt_tokens: estimate, completion_tokens: completionEstimate, total_tokens: estimate + completionEstimate, estimated: true };
+  private settle(usage: CompletionUsage | null | undefined, produced: StreamedText, admission: Admission, estimate: number, trace: CompletionTrace): void {
+    trace.usage = hasTotal(usage) ? usage : estimatedUsage(estimate, produced.tokens);
     void admission.settle(trace.usage.total_tokens);
   }
+}
+
+/** Whether a reported usage has a count the budget can settle to. */
+function hasTotal(usage: CompletionUsage | null | undefined): usage is CompletionUsage {
+  const total = usage?.total_tokens;
+  return typeof total === 'number' && Number.isFinite(total) && total >= 0;
+}
+
+function estimatedUsage(prompt: number, completion: number): CompletionUsage {
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, estimated: true };
 }

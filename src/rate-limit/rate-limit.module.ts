@@ -2,12 +2,13 @@ import { Logger, Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import { rateLimitConfig } from './rate-limit.config.js';
-import { RateLimitService, REDIS_CLIENT } from './rate-limit.service.js';
+import { RateLimitService, REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS } from './rate-limit.service.js';
 
 /**
  * One Redis connection when REDIS_URL is set: fails fast (no offline queue), reconnects in the
  * background. Start-up waits briefly for it, so the first requests are counted; a Redis that is
- * down does not stop the start (RATE_LIMIT_ON_STORE_ERROR applies).
+ * down does not stop the start (RATE_LIMIT_ON_STORE_ERROR applies). A lost connection is logged
+ * once, and once more when it is back, however many reconnection attempts fail in between.
  */
 async function redisFactory(config: ConfigType<typeof rateLimitConfig>): Promise<Redis | null> {
   if (!config.REDIS_URL) return null;
@@ -18,13 +19,19 @@ async function redisFactory(config: ConfigType<typeof rateLimitConfig>): Promise
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
-    commandTimeout: 1000,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
-  let lastLog = 0;
+  let down = false;
   redis.on('error', (err: Error) => {
-    if (Date.now() - lastLog > 10_000) logger.warn(`Redis: ${err.message}`);
-    lastLog = Date.now();
+    if (down) return;
+    down = true;
+    logger.warn(`Redis: ${err.message}; reconnecting in the background (logged again only once it is back)`);
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.log('Redis: connected again');
   });
   await new Promise<void>((resolve) => {
     const done = () => {
