@@ -316,4 +316,18 @@ describe('the anthropic backend against a local Messages API', () => {
       await impatient.close();
     }
   });
+
+  it('does not count a slow reader against the deadline: a healthy stream read with pauses longer than timeoutMs completes', async () => {
+    const patient = new AnthropicBackend({ name: 'patient', baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 300 });
+    try {
+      mock.reset((call, res) => sendEvents(res, messageEvents(message(call.json.model, [{ type: 'text', text: 'a steady stream of text' }])), { gapMs: 100 }));
+      const chunks: ChatCompletionChunk[] = [];
+      // The upstream keeps sending while the reader is away (as when a client's socket is full): its events wait, unread.
+      for await (const c of patient.stream(request({ stream: true }), signal)) if (chunks.push(c) === 2) await sleep(900);
+      expect(text(chunks)).toBe('a steady stream of text');
+      expect(finishReason(chunks)).toBe('stop');
+    } finally {
+      await patient.close();
+    }
+  });
 });

@@ -1,4 +1,7 @@
 import OpenAI from 'openai';
+import { OpenAiCompatibleBackend } from '../src/providers/openai-compatible/openai-compatible.backend.js';
+import type { BackendRequest, ChatCompletionChunk } from '../src/providers/model-backend.js';
+import type { RouterEvents } from '../src/providers/router-events.js';
 import { KEY, authHeaders, post, sseData, startApp, type RunningApp } from './support/app.js';
 import { writeConfig } from './support/config-file.js';
 import { chunk, completion, MockUpstream, reply, sleep, streamFrames } from './support/mock-upstream.js';
@@ -340,5 +343,31 @@ models:
       text += c.choices[0]?.delta.content ?? '';
     }
     expect(text).toBe('streamed');
+  });
+});
+
+describe('the openai backend on its own', () => {
+  const vllm = new MockUpstream();
+  const quiet: RouterEvents = { retry() {}, fallback() {}, upstreamError() {}, adapterLoaded() {}, adapterUnloaded() {}, adapterHit() {} };
+  let backend: OpenAiCompatibleBackend;
+
+  beforeAll(async () => {
+    await vllm.start();
+    backend = new OpenAiCompatibleBackend({ name: 'vllm', baseURL: vllm.baseURL, timeoutMs: 300 }, quiet);
+  });
+  afterAll(async () => {
+    await vllm.stop();
+    await backend.close();
+  });
+
+  it('does not count a slow reader against the deadline: a healthy stream read with pauses longer than timeoutMs completes', async () => {
+    const words = ['a ', 'steady ', 'stream ', 'of ', 'text ', 'that ', 'keeps ', 'coming'];
+    vllm.reset((req, res) => streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), ...words.map((w) => chunk(req.json.model, { content: w })), chunk(req.json.model, {}, 'stop')], { gapMs: 100 }));
+    const chunks: ChatCompletionChunk[] = [];
+    const request = { body: { model: 'qwen', messages: [{ role: 'user', content: 'hi' }], stream: true } as BackendRequest['body'], requestedModel: 'qwen', model: 'qwen' };
+    // The upstream keeps sending while the reader is away (as when a client's socket is full): its events wait, unread.
+    for await (const c of backend.stream(request, new AbortController().signal)) if (chunks.push(c) === 2) await sleep(900);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(words.join(''));
+    expect(chunks.at(-1)?.choices[0].finish_reason).toBe('stop');
   });
 });

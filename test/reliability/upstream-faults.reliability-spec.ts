@@ -1,5 +1,6 @@
 import { startApp, type RunningApp } from '../support/app.js';
 import { writeConfig } from '../support/config-file.js';
+import { message, messageEvents } from '../support/anthropic-mock.js';
 import { chunk, completion, sleep } from '../support/mock-upstream.js';
 import { closedPort, FaultUpstream, type FaultConnection, type FaultScript } from './support/fault-upstream.js';
 import { activeResources, processListeners, resourcesAbove, settleResources } from './support/handles.js';
@@ -36,6 +37,55 @@ const RETRIES = 2;
 const hello = [{ role: 'user', content: 'reliability' }];
 const roleChunk = (c: FaultConnection) => chunk(c.req.json.model, { role: 'assistant', content: '' });
 const textChunk = (c: FaultConnection, text: string) => chunk(c.req.json.model, { content: text });
+/** An error status whose body stops short of its content-length. */
+const stalledErrorBody =
+  (status: number, start: string): FaultScript =>
+  (c) => {
+    c.head(status, { 'content-type': 'application/json', 'content-length': 5000 });
+    c.write(start);
+  };
+/** timeoutMs of the `paced` providers: the longest a stream may go without a data event. */
+const PACE_MS = 1000;
+const paceTimeout: Expectation = { status: 504, code: 'upstream_timeout', type: 'server_error', upstreamRequests: 1, minMs: PACE_MS - 50, maxMs: PACE_MS + 1500 };
+const paceTimeoutMidStream: Expectation = { status: 200, midStream: true, code: 'upstream_timeout', upstreamRequests: 1, minMs: PACE_MS - 50, maxMs: PACE_MS + 1500 };
+/** Anthropic's stream of `text`, in its own event format. */
+const claudeEvents = (c: FaultConnection, text: string) => messageEvents(message(c.req.json.model, [{ type: 'text', text }]));
+/** The first bytes of an event that is never finished, then one more byte every 100 ms. */
+const trickle = (c: FaultConnection, start: string) => {
+  c.write(start);
+  return c.every(100, () => c.write('a'));
+};
+const OPENAI_TRICKLE = 'data: {"id":"chatcmpl-x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"';
+const CLAUDE_TRICKLE = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"';
+
+/** Upstreams that keep the connection busy without a data event: keep-alive comments, Anthropic pings, a trickle. */
+function pacedFaults(both: (name: string, script: FaultScript, expect: Expectation, model?: string) => Fault[]): Fault[] {
+  const streamed = (name: string, model: string, script: FaultScript, expect: Expectation): Fault => ({ name, model, stream: true, script, expect });
+  const comments = (c: FaultConnection) => c.every(100, () => c.comment('ping'));
+  return [
+    ...both('only SSE comments after the headers', (c) => (c.sseHead(), comments(c)), paceTimeout, 'paced'),
+    streamed('one chunk, then only SSE comments', 'paced', (c) => (c.sseHead(), c.frame(roleChunk(c)), comments(c)), paceTimeoutMidStream),
+    streamed('an event trickled a byte at a time, never completed', 'paced', (c) => (c.sseHead(), trickle(c, OPENAI_TRICKLE)), paceTimeout),
+    streamed('one chunk, then an event trickled a byte at a time', 'paced', (c) => (c.sseHead(), c.frame(roleChunk(c)), trickle(c, OPENAI_TRICKLE)), paceTimeoutMidStream),
+    ...both('anthropic: only SSE comments after the headers', (c) => (c.sseHead(), comments(c)), paceTimeout, 'paced-claude'),
+    ...both('anthropic: an error status whose body stalls', stalledErrorBody(529, '{"type":"error","error":{'), paceTimeout, 'paced-claude'),
+    streamed('anthropic: only ping events', 'paced-claude', (c) => (c.sseHead(), c.every(100, () => c.event('ping', { type: 'ping' }))), paceTimeout),
+    streamed('anthropic: message_start, then only ping events', 'paced-claude', (c) => {
+      c.sseHead();
+      const [start] = claudeEvents(c, 'never');
+      c.event(start.event, start.data);
+      return c.every(100, () => c.event('ping', { type: 'ping' }));
+    }, paceTimeoutMidStream),
+    streamed('anthropic: an event trickled a byte at a time, never completed', 'paced-claude', (c) => (c.sseHead(), trickle(c, CLAUDE_TRICKLE)), paceTimeout),
+    streamed('anthropic: message_start, then an event trickled a byte at a time', 'paced-claude', (c) => {
+      c.sseHead();
+      const [start, blockStart] = claudeEvents(c, 'never');
+      c.event(start.event, start.data);
+      c.event(blockStart.event, blockStart.data);
+      return trickle(c, CLAUDE_TRICKLE);
+    }, paceTimeoutMidStream),
+  ];
+}
 
 /** The faults of part 1, each in the mode(s) where it means something. */
 function faults(): Fault[] {
@@ -83,6 +133,8 @@ function faults(): Fault[] {
       },
       expect: { status: 504, code: 'upstream_timeout', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 },
     },
+    // undici's bodyTimeout is off: the error body is bounded by the whole-reply deadline.
+    ...both('an error status whose body stalls', stalledErrorBody(500, '{"error":{"message":"'), { status: 504, code: 'upstream_timeout', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 }),
     { name: 'stream stalls before its first event', model: 'faulty', stream: true, script: (c) => c.sseHead(), expect: { status: 504, code: 'upstream_timeout', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 } },
     {
       name: 'stream stalls after its first event',
@@ -159,6 +211,7 @@ function faults(): Fault[] {
       maxMs: RETRIES * 1000 + 1500,
       headers: { 'retry-after': '1' },
     }),
+    ...pacedFaults(both),
   ];
 }
 
@@ -188,7 +241,7 @@ describe('part 1: upstream faults', () => {
     apiKey: \${REL_UPSTREAM_KEY}
     cooldownAfterFailures: 1000${extra}`;
     const config = writeConfig(`
-providers:${provider('faulty', upstream.baseURL, `\n    timeoutMs: ${TIMEOUT_MS}\n    maxRetries: ${RETRIES}\n    retryBackoffMs: 10`)}${provider('refused', `http://127.0.0.1:${refusedPort}/v1`, `\n    timeoutMs: ${TIMEOUT_MS}\n    maxRetries: ${RETRIES}\n    retryBackoffMs: 10`)}${provider('big', upstream.baseURL, '\n    timeoutMs: 30000\n    maxRetries: 0')}${provider('small', upstream.baseURL, `\n    timeoutMs: 5000\n    maxRetries: 0\n    maxResponseBytes: ${MB}`)}
+providers:${provider('faulty', upstream.baseURL, `\n    timeoutMs: ${TIMEOUT_MS}\n    maxRetries: ${RETRIES}\n    retryBackoffMs: 10`)}${provider('refused', `http://127.0.0.1:${refusedPort}/v1`, `\n    timeoutMs: ${TIMEOUT_MS}\n    maxRetries: ${RETRIES}\n    retryBackoffMs: 10`)}${provider('big', upstream.baseURL, '\n    timeoutMs: 30000\n    maxRetries: 0')}${provider('small', upstream.baseURL, `\n    timeoutMs: 5000\n    maxRetries: 0\n    maxResponseBytes: ${MB}`)}${provider('paced', upstream.baseURL, `\n    timeoutMs: ${PACE_MS}\n    maxRetries: ${RETRIES}\n    retryBackoffMs: 10`)}${provider('paced-claude', upstream.origin, `\n    timeoutMs: ${PACE_MS}\n    maxRetries: ${RETRIES}\n    retryBackoffMs: 10`).replace('type: openai', 'type: anthropic')}
 models:
   - name: faulty
     provider: faulty
@@ -198,6 +251,10 @@ models:
     provider: big
   - name: small
     provider: small
+  - name: paced
+    provider: paced
+  - name: paced-claude
+    provider: paced-claude
 `);
     running = await startApp({ ...authEnv(jwt), CONFIG_FILE: config, REL_UPSTREAM_KEY: UPSTREAM_KEY, LOG_LEVEL: 'debug' });
   });
@@ -234,11 +291,12 @@ models:
 
   it.each(faults().map((f) => [f.name, f] as const))('%s', async (_name, fault) => {
     upstream.reset(fault.script);
-    const r = await ask(fault.model, fault.stream);
+    const e = fault.expect;
+    // A service that never ends the request fails here soon after the bound, not at the suite's timeout.
+    const r = await ask(fault.model, fault.stream, e.maxMs + 5000);
     figures.cases++;
     figures.upstreamRequests += upstream.requests.length;
     figures.slowestMs = Math.max(figures.slowestMs, r.ms);
-    const e = fault.expect;
     expect(r.error).toBeUndefined();
     expect(r.status).toBe(e.status);
     expect(r.ms).toBeLessThan(e.maxMs);
@@ -278,6 +336,45 @@ models:
     // undici re-queues the aborted request, connects again for it, then drops it: the new socket idles for keepAliveTimeout (30 s).
     expect(upstream.idleSockets).toBe(0);
     upstream.dropIdle();
+  });
+
+  /** Ten data events 0.5 s apart (5 s in all, five times the paced providers' timeoutMs), keep-alives between them. */
+  const SLOW_TEXT = Array.from({ length: 10 }, (_, i) => String(i).padEnd(5, '.')).join('');
+  const slowHealthy: Record<string, FaultScript> = {
+    paced: async (c) => {
+      c.sseHead();
+      c.frame(roleChunk(c));
+      for (let i = 0; i < 10 && !c.socket.destroyed; i++) {
+        await c.every(100, () => c.comment('keep-alive'), 5);
+        c.frame(textChunk(c, SLOW_TEXT.slice(i * 5, i * 5 + 5)));
+      }
+      c.frame(chunk(c.req.json.model, {}, 'stop'));
+      c.end('data: [DONE]\n\n');
+    },
+    'paced-claude': async (c) => {
+      c.sseHead();
+      for (const e of claudeEvents(c, SLOW_TEXT)) {
+        // Pings are sent, as Anthropic sends them, but only the deltas keep the stream within its deadline.
+        if (e.event === 'content_block_delta') await c.every(100, () => c.event('ping', { type: 'ping' }), 5);
+        c.event(e.event, e.data);
+      }
+      c.end();
+    },
+  };
+
+  it.each(Object.keys(slowHealthy))('relays a slow but healthy stream whose data events come every 0.5 s for 5 s, past timeoutMs 1000 in all (%s)', async (model) => {
+    upstream.reset(slowHealthy[model]);
+    const r = await ask(model, true, 20_000);
+    figures.cases++;
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(200);
+    const events = r.text.split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const text = events.slice(0, -1).map((f) => JSON.parse(f.slice(6)).choices[0]?.delta?.content ?? '').join('');
+    expect(text).toBe(SLOW_TEXT);
+    expect(r.ms).toBeGreaterThan(4500);
+    expect(upstream.requests).toHaveLength(1);
+    await expectUpstreamReleased();
   });
 
   it('relays a 50 MB reply with 200 (the default maxResponseBytes is 64 MiB)', async () => {

@@ -22,7 +22,7 @@ export interface AnthropicOptions {
   version: string;
   /** `max_tokens` when the client sets none (Anthropic requires one). */
   defaultMaxTokens: number;
-  /** Deadline for a whole non-streamed reply, and for the silence between streamed events. */
+  /** Deadline for a whole non-streamed reply, and for the silence between streamed events (`ping` events and comments do not count). */
   timeoutMs: number;
   /** Extra headers sent upstream (e.g. `anthropic-beta`). */
   headers?: Record<string, string>;
@@ -74,10 +74,12 @@ export class AnthropicBackend implements ModelBackend {
     const body = this.upstreamBody(request, true);
     const options = request.body.stream_options as { include_usage?: unknown } | null | undefined;
     const mapper = new AnthropicStreamMapper({ provider: this.options.name, model: request.requestedModel, includeUsage: options?.include_usage === true });
+    const deadline = new Deadline(this.options.timeoutMs);
     let call: UpstreamCall | undefined;
     let completed = false;
     try {
-      call = await this.send(body, signal, new Deadline(this.options.timeoutMs));
+      call = await this.send(body, signal, deadline);
+      deadline.watch(call);
       for await (const data of readSseData(call)) {
         // Events already buffered must not outlive an abort.
         signal.throwIfAborted();
@@ -87,6 +89,10 @@ export class AnthropicBackend implements ModelBackend {
         } catch {
           throw this.invalidReply('sent a stream event that is not valid JSON');
         }
+        // A ping is Anthropic's keep-alive: it shows the connection is up, not that the reply moves, so like an SSE
+        // comment it does not reset the deadline. A model that thinks streams thinking deltas, which do; a longer
+        // expected pause (server tools) is what a larger timeoutMs is for.
+        if (event?.type !== 'ping') deadline.beat();
         for (const chunk of mapper.map(event)) yield chunk;
         if (mapper.done) {
           completed = true;
@@ -97,6 +103,7 @@ export class AnthropicBackend implements ModelBackend {
     } catch (err) {
       throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
     } finally {
+      deadline.dispose();
       call?.release(completed);
     }
   }
@@ -127,6 +134,7 @@ export class AnthropicBackend implements ModelBackend {
   private async send(body: string, signal: AbortSignal, deadline: Deadline): Promise<UpstreamCall> {
     const call = await UpstreamCall.open(this.target.pool, { method: 'POST', path: this.path, headers: this.headers, body, ...deadline.timeouts }, signal);
     if (call.statusCode >= 400) {
+      deadline.bound(call);
       const { text } = await readText(call, ERROR_BODY_LIMIT);
       throw anthropicHttpError(this.options.name, call.statusCode, call.headers, text, this.options.apiKey ? [this.options.apiKey] : []);
     }

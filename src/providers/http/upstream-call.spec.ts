@@ -151,6 +151,25 @@ describe('UpstreamCall', () => {
     await expect(call.read()).rejects.toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
   });
 
+  it('says it waits for the upstream only while a read is pending with nothing unread held', async () => {
+    let more!: () => void;
+    handler = (_req, res) => {
+      res.writeHead(200);
+      res.write('one');
+      more = () => res.end('two');
+    };
+    const call = await open();
+    await sleep(50);
+    expect(call.waitingForUpstream).toBe(false);
+    expect((await call.read())?.toString()).toBe('one');
+    expect(call.waitingForUpstream).toBe(false);
+    const pending = call.read();
+    expect(call.waitingForUpstream).toBe(true);
+    more();
+    expect((await pending)?.toString()).toBe('two');
+    expect(call.waitingForUpstream).toBe(false);
+  });
+
   it('rejects when the upstream resets the connection mid-body', async () => {
     handler = (req, res) => {
       res.writeHead(200);

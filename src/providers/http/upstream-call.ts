@@ -60,6 +60,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     });
   }
 
+  /** A read is pending with nothing unread held: the caller waits for the upstream, not the other way round. */
+  get waitingForUpstream(): boolean {
+    return this.waiting !== undefined;
+  }
+
   /** The body piece by piece, for `for await`. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     for (let bytes = await this.read(); bytes !== null; bytes = await this.read()) yield bytes;

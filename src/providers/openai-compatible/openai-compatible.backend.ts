@@ -18,7 +18,7 @@ export interface OpenAiCompatibleOptions {
   name: string;
   baseURL: string;
   apiKey?: string;
-  /** Deadline for a whole non-streamed reply, and for the silence between streamed chunks. */
+  /** Deadline for a whole non-streamed reply, and for the silence between streamed data events (keep-alive comments do not count). */
   timeoutMs: number;
   /** Extra headers sent upstream (e.g. OpenRouter's attribution headers). */
   headers?: Record<string, string>;
@@ -102,12 +102,16 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       const sent = await this.send(request, signal, deadline);
       release = sent.release;
       call = sent.call;
+      deadline.watch(call);
       const parser = new SseParser(this.options.maxResponseBytes);
       const repeated = new RepeatedChunks(request.requestedModel);
       // Events are split synchronously per read: the only awaits per chunk are the read and the consumer's.
       for (;;) {
         const bytes = await call.read();
-        for (const data of bytes === null ? parser.end() : parser.push(bytes)) {
+        const events = bytes === null ? parser.end() : parser.push(bytes);
+        // Only a completed data event counts against the deadline: keep-alive comments do not.
+        if (events.length > 0) deadline.beat();
+        for (const data of events) {
           if (data === '[DONE]') {
             completed = true;
             return;
@@ -128,6 +132,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       if (err instanceof SseEventTooLarge) throw this.invalidReply('sent a stream event larger than the configured limit');
       throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
     } finally {
+      deadline.dispose();
       release();
       call?.release(completed);
     }
@@ -172,6 +177,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       signal,
     );
     if (call.statusCode >= 400) {
+      deadline.bound(call);
       const { text } = await readText(call, ERROR_BODY_LIMIT);
       throw upstreamErrorFromResponse(this.options.name, call.statusCode, call.headers, text, this.secrets);
     }

@@ -1,5 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** The request a fault script answers (parsed by hand from the bytes on the socket). */
 export interface RawRequest {
   method: string;
@@ -46,6 +48,24 @@ export class FaultConnection {
 
   frame(data: unknown): void {
     this.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+  }
+
+  /** An SSE comment (a keep-alive such as `: ping`): bytes on the wire that complete no event. */
+  comment(text = 'ping'): void {
+    this.write(`: ${text}\n\n`);
+  }
+
+  /** An event in Anthropic's format: an `event:` line, then its data. */
+  event(name: string, data: unknown): void {
+    this.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Runs `step` every `ms`, `times` times at most, until the other side closes the connection. */
+  async every(ms: number, step: (i: number) => void, times = 600): Promise<void> {
+    for (let i = 0; i < times && !this.socket.destroyed; i++) {
+      step(i);
+      await sleep(ms);
+    }
   }
 
   end(data?: string): void {
@@ -125,6 +145,11 @@ export class FaultUpstream {
 
   get baseURL(): string {
     return `http://127.0.0.1:${(this.server.address() as { port: number }).port}/v1`;
+  }
+
+  /** The origin alone, as an Anthropic provider's `baseURL` takes it (requests go to `/v1/messages`). */
+  get origin(): string {
+    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
   }
 
   get openSockets(): number {
