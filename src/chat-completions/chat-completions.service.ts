@@ -33,6 +33,9 @@ export class ChatCompletionsService {
   async start(body: ChatRequestBody, rawBody: string | undefined, caller: Caller | undefined, trace: CompletionTrace = {}): Promise<StartedCompletion> {
     if (!isModelAllowed(caller, body.model)) throw new PermissionError(`This key may not use the model '${body.model}'.`);
     const model = this.registry.resolve(body.model);
+    const checkpoint = this.forbiddenCheckpoint(caller, model);
+    if (checkpoint !== undefined) throw new PermissionError(`This key may not use the model '${body.model}': it reaches the trained checkpoint '${checkpoint}'.`);
+    const mayUse = (fallback: ResolvedModel) => isModelAllowed(caller, fallback.requestedModel) && this.forbiddenCheckpoint(caller, fallback) === undefined;
     trace.model = model.routeName;
     const estimate = estimatePromptTokens(body);
     const admission = await this.limits.admit(caller, { prompt: estimate, maxOutput: maxOutputTokens(body) });
@@ -42,7 +45,7 @@ export class ChatCompletionsService {
       complete: async (signal) => {
         let reply: ChatCompletion;
         try {
-          reply = await this.router.complete(model, body, rawBody, signal, trace);
+          reply = await this.router.complete(model, body, rawBody, signal, trace, mayUse);
         } catch (err) {
           // Failed or abandoned, it may still have cost its prompt; it no longer holds its output reservation.
           void admission.settle(estimate);
@@ -54,13 +57,26 @@ export class ChatCompletionsService {
       },
       openStream: async (signal) => {
         try {
-          return this.settled(await this.router.openStream(model, body, rawBody, signal, trace), admission, estimate, trace);
+          return this.settled(await this.router.openStream(model, body, rawBody, signal, trace, mayUse), admission, estimate, trace);
         } catch (err) {
           this.settle(undefined, new StreamedText(), admission, estimate, trace);
           throw err;
         }
       },
     };
+  }
+
+  /**
+   * Access is decided on what is served: when a name reaches a trained checkpoint by pass-through,
+   * the caller must be allowed the checkpoint's own name. Returns that name when it is not.
+   */
+  private forbiddenCheckpoint(caller: Caller | undefined, model: ResolvedModel): string | undefined {
+    if (!caller?.models) return undefined;
+    for (const target of model.targets) {
+      const names = this.registry.checkpointNames(target);
+      if (names && !names.some((name) => isModelAllowed(caller, name))) return names[0] ?? target.model;
+    }
+    return undefined;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { UpstreamError } from '../common/errors/api-error.js';
+import { ApiError, UpstreamError } from '../common/errors/api-error.js';
 import { backoff, CompletionRouter } from './completion-router.js';
 import type { BackendRequest, ChatCompletion, ModelBackend } from './model-backend.js';
 import { ModelRegistry, type ProviderEntry } from './model-registry.js';
@@ -40,6 +40,19 @@ describe('CompletionRouter', () => {
     for (let i = 0; i < 400; i++) await router.complete(registry.resolve('m'), body, undefined, signal);
     expect(a.calls.length / 400).toBeGreaterThan(0.65);
     expect(a.calls.length / 400).toBeLessThan(0.85);
+  });
+
+  it('tries another target at once when one has no room for an adapter, without counting it as a failure', async () => {
+    const full = new ScriptedBackend(() => new ApiError(503, 'no room', 'server_error', 'adapter_capacity', null, { 'retry-after': '1' }));
+    const room = new ScriptedBackend(() => 'ok');
+    const { registry, router, events } = setup({ full, room }, [{ name: 'm', targets: [{ provider: 'full', weight: 1000 }, { provider: 'room', weight: 1 }] }]);
+    for (let i = 0; i < 5; i++) await router.complete(registry.resolve('m'), body, undefined, signal);
+    expect(room.calls).toHaveLength(5);
+    // Never cooled down (it would be passed over after two failures), never counted as an upstream error or retry.
+    expect(full.calls).toHaveLength(5);
+    expect(events).toEqual([]);
+    const alone = setup({ full }, [{ name: 'm', provider: 'full', targets: [{ provider: 'full', weight: 1 }] } as never]);
+    await expect(alone.router.complete(alone.registry.resolve('m'), body, undefined, signal)).rejects.toMatchObject({ status: 503, code: 'adapter_capacity' });
   });
 
   it('retries on another target, then cools a failing target down and passes it over', async () => {

@@ -7,6 +7,10 @@ import { TargetHealth } from './target-health.js';
 
 const MAX_BACKOFF_MS = 10_000;
 
+/** Whether the caller may be served by a model (a fallback the key may not use is passed over). */
+export type MayUse = (model: ResolvedModel) => boolean;
+const ANY: MayUse = () => true;
+
 /** What a try of one target produced, with the target that produced it. */
 interface Tried<T> {
   value: T;
@@ -26,8 +30,8 @@ export class CompletionRouter {
     private readonly events: RouterEvents,
   ) {}
 
-  async complete(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}): Promise<ChatCompletion> {
-    const r = await this.run(model, signal, (target) => target.provider.backend.complete(this.request(model, target, body, rawBody), signal));
+  async complete(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}, mayUse: MayUse = ANY): Promise<ChatCompletion> {
+    const r = await this.run(model, signal, mayUse, (target) => target.provider.backend.complete(this.request(model, target, body, rawBody), signal));
     trace.provider = r.target.provider.name;
     return r.value;
   }
@@ -36,8 +40,8 @@ export class CompletionRouter {
    * Opens a stream: retries and fallbacks happen here, until a target yields its first chunk. The
    * iterator returned hands that chunk over, then reads the backend's own iterator directly.
    */
-  async openStream(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}): Promise<AsyncIterator<ChatCompletionChunk>> {
-    const { value, target } = await this.run(model, signal, async (target) => {
+  async openStream(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}, mayUse: MayUse = ANY): Promise<AsyncIterator<ChatCompletionChunk>> {
+    const { value, target } = await this.run(model, signal, mayUse, async (target) => {
       const iterator = target.provider.backend.stream(this.request(model, target, body, rawBody), signal)[Symbol.asyncIterator]();
       try {
         return { iterator, first: await iterator.next() };
@@ -54,20 +58,30 @@ export class CompletionRouter {
     return { body, rawBody, requestedModel: model.requestedModel, model: target.model, adapter: target.adapter || undefined };
   }
 
-  private async run<T>(model: ResolvedModel, signal: AbortSignal, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T>> {
+  private async run<T>(model: ResolvedModel, signal: AbortSignal, mayUse: MayUse, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T>> {
+    const fallbacks = model.fallbacks.values();
     let current = model;
     let lastError: unknown;
-    for (let i = 0; ; i++) {
+    for (;;) {
       const outcome = await this.tryModel(current, signal, attempt);
       if ('value' in outcome) return outcome;
       lastError = outcome.error;
-      if (i >= model.fallbacks.length || !isFallbackWorthy(lastError)) break;
-      // Fallbacks are resolved only when they are needed.
-      const next = { ...this.registry.resolve(model.fallbacks[i]), requestedModel: model.requestedModel };
+      if (!isFallbackWorthy(lastError)) break;
+      const next = this.nextFallback(fallbacks, model.requestedModel, mayUse);
+      if (!next) break;
       this.events.fallback(current.routeName, next.routeName);
       current = next;
     }
     throw finalError(lastError);
+  }
+
+  /** The next fallback the caller may use, resolved only when it is needed; one it may not use is passed over. */
+  private nextFallback(names: Iterator<string>, requestedModel: string, mayUse: MayUse): ResolvedModel | undefined {
+    for (let name = names.next(); !name.done; name = names.next()) {
+      const candidate = this.registry.resolve(name.value);
+      if (mayUse(candidate)) return { ...candidate, requestedModel };
+    }
+    return undefined;
   }
 
   private async tryModel<T>(model: ResolvedModel, signal: AbortSignal, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T> | { error: unknown }> {
@@ -85,6 +99,11 @@ export class CompletionRouter {
       } catch (err) {
         if (signal.aborted) throw err;
         error = err;
+        // A target with no room for one more adapter is not failing: another target is tried at once.
+        if (err instanceof ApiError && err.code === 'adapter_capacity') {
+          if (tried.size < targets.length) continue;
+          return { error };
+        }
         this.events.upstreamError(target.provider.name, errorKind(err));
         if (!(err instanceof UpstreamError) || !err.retryable) {
           if (isFallbackWorthy(err)) this.health.failed(target);

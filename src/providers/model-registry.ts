@@ -1,6 +1,6 @@
 import { UnknownModelError } from '../common/errors/api-error.js';
 import type { ModelBackend } from './model-backend.js';
-import { parseCheckpoint } from './openai-compatible/checkpoint-name.js';
+import { isCheckpointName, parseCheckpoint } from './openai-compatible/checkpoint-name.js';
 
 /** How a provider is retried and cooled down. */
 export interface RetryPolicy {
@@ -17,6 +17,8 @@ export interface ProviderEntry {
   name: string;
   backend: ModelBackend;
   policy: RetryPolicy;
+  /** The provider loads trained checkpoints as adapters: a model in a checkpoint's form names one. */
+  loadsAdapters?: boolean;
 }
 
 /** A configured model name and where it is served. */
@@ -91,6 +93,18 @@ export class ModelRegistry {
   /** Every provider by name (for health checks and shutdown). */
   providers(): ReadonlyMap<string, ProviderEntry> {
     return this.providerEntries;
+  }
+
+  /**
+   * When a pass-through name reaches a trained checkpoint (a provider that loads adapters, asked for
+   * a model in a checkpoint's form), the names under which clients ask for that checkpoint: access
+   * is decided on those, not only on the name asked for. Undefined when the target serves no checkpoint
+   * by pass-through; empty when no route serves it as one.
+   */
+  checkpointNames(target: ResolvedTarget): string[] | undefined {
+    if (target.adapter || !target.provider.loadsAdapters || !isCheckpointName(target.model)) return undefined;
+    const id = parseCheckpoint(target.model, target.model).id;
+    return this.routes.filter((r) => r.adapter && r.targets.some((t) => t.provider === target.provider.name)).map((r) => `${r.name.slice(0, -1)}${id}`);
   }
 
   /** Loaded checkpoints, by the name clients use (the adapter route's prefix and the adapter's id). */

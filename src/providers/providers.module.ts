@@ -11,7 +11,7 @@ async function registryFactory(config: ConfigType<typeof gatewayConfig>, events:
   const entries = new Map<string, ProviderEntry>();
   try {
     for (const [name, provider] of Object.entries(config.providers)) {
-      entries.set(name, { name, backend: await createBackend(name, provider, events), policy: retryPolicy(provider) });
+      entries.set(name, { name, backend: await createBackend(name, provider, events), policy: retryPolicy(provider), loadsAdapters: provider.type === 'openai' && !!provider.adapters });
     }
   } catch (err) {
     await Promise.allSettled([...entries.values()].map((e) => e.backend.close?.()));

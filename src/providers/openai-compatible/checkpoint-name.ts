@@ -13,6 +13,13 @@ export interface Checkpoint {
 const PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const CHECKPOINT_FORM = '<entity>/<project>/<name>[:<version>], e.g. acme/agents/support-bot:step25 (no version means latest)';
 
+/** Whether a model name has a checkpoint's form (`entity/project/name[:version]`): on a provider that loads adapters, it names one. */
+export function isCheckpointName(name: string): boolean {
+  const [path, version = 'latest', ...extra] = name.split(':');
+  const parts = path.split('/');
+  return extra.length === 0 && parts.length === 3 && parts.every((p) => PART.test(p)) && PART.test(version);
+}
+
 /** Parses what follows the route's prefix; a malformed name is a 404 that says what form is expected. */
 export function parseCheckpoint(rest: string, requested: string): Checkpoint {
   const [path, version = 'latest', ...extra] = rest.split(':');
