@@ -7,7 +7,7 @@ const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['h
 class RemoteProviderConfig {
   @IsIn(['openai', 'anthropic']) type: string;
   @IsOptional() @IsString() apiKey?: string;
-  /** Deadline for a whole non-streamed reply, and for the silence between streamed chunks. */
+  /** Deadline for a whole non-streamed reply, and for the silence between streamed data events (keep-alive comments and Anthropic pings do not count). */
   @IsOptional() @IsInt() @Min(1) timeoutMs: number = 120_000;
   /** Retries after the first try, for connect errors, 408, 429 and 5xx. */
   @IsOptional() @IsInt() @Min(0) maxRetries: number = 2;

@@ -15,7 +15,7 @@ export function createUpstreamPool(baseURL: string, connections = 256): Upstream
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 300_000,
     connectTimeout: 10_000,
-    // Deadlines are enforced per request (headersTimeout / bodyTimeout and the provider's timeoutMs).
+    // Deadlines are enforced per request (headersTimeout, then the provider's timeoutMs in Deadline).
     headersTimeout: 0,
     bodyTimeout: 0,
   });
