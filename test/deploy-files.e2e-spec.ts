@@ -88,6 +88,15 @@ describe('docker-compose.yml (no Docker engine here: parsed and its wiring check
     expect(conf).toMatch(/proxy_http_version 1\.1;/);
     expect(conf).toMatch(/listen 8000;/);
   });
+
+  it('nginx drops slow clients and never serves /metrics to the outside', () => {
+    const conf = read('deploy/nginx.conf');
+    expect(conf).toMatch(/client_header_timeout \d+s;/);
+    expect(conf).toMatch(/client_body_timeout \d+s;/);
+    const metrics = /location = \/metrics \{([\s\S]*?)\n\s*\}\n/.exec(conf)?.[1] ?? '';
+    expect(metrics).toMatch(/return 404 '(\{.*\})';/);
+    expect(JSON.parse(/return 404 '(\{.*\})';/.exec(metrics)![1])).toMatchObject({ detail: 'Not Found', error: { code: 'not_found' } });
+  });
 });
 
 describe('Dockerfile', () => {
