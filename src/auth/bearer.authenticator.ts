@@ -13,6 +13,11 @@ import { BearerStrategy } from './bearer.strategy.js';
 export class BearerAuthenticator {
   constructor(@Inject(BearerStrategy) private readonly strategy: BearerStrategy) {}
 
+  /** The caller of a known, enabled API key, without a promise; null for anything else. */
+  knownApiKey(authorization: string | undefined): Caller | null {
+    return this.strategy.knownApiKey(authorization);
+  }
+
   authenticate(authorization: string | undefined): Promise<Caller> {
     const caller = this.strategy.knownApiKey(authorization);
     if (caller) return Promise.resolve(caller);

@@ -52,7 +52,7 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limits: BodyLim
     done();
   });
   fastify.addContentTypeParser('*', (req: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => {
-    if (req.routeOptions.url === undefined) {
+    if (req.is404) {
       payload.resume();
       payload.once('end', () => done(null, undefined));
       return;
