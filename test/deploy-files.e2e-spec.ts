@@ -100,9 +100,9 @@ describe('docker-compose.yml (no Docker engine here: parsed and its wiring check
 });
 
 describe('Dockerfile', () => {
-  it('builds in stages on Node 22 and runs as a non-root user', () => {
+  it('builds in stages on Node 24 LTS and runs as a non-root user', () => {
     const dockerfile = read('Dockerfile');
-    expect(dockerfile.match(/^FROM node:22/gm)?.length).toBe(2);
+    expect(dockerfile.match(/^FROM node:24-/gm)?.length).toBe(2);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^EXPOSE 8000$/m);
     expect(dockerfile).toContain('npm ci');

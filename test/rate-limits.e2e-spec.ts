@@ -8,6 +8,7 @@ import { authHeaders, post, startApp, type RunningApp } from './support/app.js';
 import { writeConfig } from './support/config-file.js';
 import { chunk, MockUpstream, reply, sleep, streamFrames, type RecordedRequest } from './support/mock-upstream.js';
 import { TcpProxy } from './support/tcp-proxy.js';
+import { testRedisUrl } from './support/redis.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 const hello = { model: 'echo', messages: [{ role: 'user', content: 'one two three four five six seven eight' }] };
@@ -205,9 +206,9 @@ describe('a rate-limit store that cannot be reached', () => {
   });
 });
 
-const REDIS_URL = process.env.REDIS_URL;
+const REDIS_URL = await testRedisUrl();
 const describeRedis = REDIS_URL ? describe : describe.skip;
-if (!REDIS_URL) console.warn('REDIS_URL is not set: the Redis rate-limit tests are skipped');
+if (!REDIS_URL) console.warn('No Redis (REDIS_URL unset, nothing at 127.0.0.1:6379): the Redis rate-limit tests are skipped');
 
 describeRedis('rate limits shared through Redis', () => {
   it('two instances on one Redis share one budget, which resets with the window', async () => {

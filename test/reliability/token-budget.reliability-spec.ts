@@ -8,6 +8,7 @@ import { authHeaders, post, startApp, type RunningApp } from '../support/app.js'
 import { writeConfig } from '../support/config-file.js';
 import { chunk, MockUpstream, reply, sleep, streamFrames, type RecordedRequest } from '../support/mock-upstream.js';
 import { recordSummary } from './support/summary.js';
+import { testRedisUrl } from '../support/redis.js';
 
 const TPM = 2000;
 const CONCURRENCY = 100;
@@ -90,8 +91,8 @@ beforeAll(async () => {
 });
 afterAll(() => upstream.stop());
 
-const REDIS_URL = process.env.REDIS_URL;
-if (!REDIS_URL) console.warn('REDIS_URL is not set: the Redis token-budget test is skipped');
+const REDIS_URL = await testRedisUrl();
+if (!REDIS_URL) console.warn('No Redis (REDIS_URL unset, nothing at 127.0.0.1:6379): the Redis token-budget test is skipped');
 const STORES: [string, string | undefined, number][] = [['memory', undefined, 1], ...(REDIS_URL ? [['redis, two instances', REDIS_URL, 2] as [string, string, number]] : [])];
 
 describe.each(STORES)('tpm %s: 100 concurrent requests on a key with tpm 2000', (store, redisUrl, instances) => {
