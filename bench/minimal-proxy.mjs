@@ -1,8 +1,9 @@
-// What Node itself allows: node:http in front of an undici keep-alive Pool, no framework, no auth,
-// no parsing. Forwards the request body to UPSTREAM (same path) and pipes the reply back as it
-// arrives, streams included. Listens on 127.0.0.1:<PORT or a free port>, prints {"port":N} when ready.
+// What Node itself allows, the leanest correct proxy: node:http in front of an undici keep-alive Pool,
+// no framework, no auth, no parsing. Forwards the request body to UPSTREAM (same path) and relays the
+// reply piece by piece as it arrives (streams included), waiting only when the client's socket is full;
+// the upstream request is aborted when the client goes away. Listens on 127.0.0.1:<PORT or a free port>, prints {"port":N} when ready.
 import { createServer } from 'node:http';
-import { pipeline } from 'node:stream';
+import { once } from 'node:events';
 import { Pool } from 'undici';
 
 const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:8001');
@@ -38,7 +39,7 @@ const server = createServer((req, res) => {
           const out = {};
           for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
           res.writeHead(statusCode, out);
-          pipeline(body, res, () => undefined);
+          return relay(body, res);
         },
         (err) => {
           if (res.headersSent) return res.destroy();
@@ -48,6 +49,16 @@ const server = createServer((req, res) => {
       );
   });
 });
+/** The reply's body written as it comes; a full socket is waited for, a failure ends the response. */
+async function relay(body, res) {
+  try {
+    for await (const piece of body) if (!res.write(piece)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    res.end();
+  } catch {
+    res.destroy();
+  }
+}
+
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 130_000;
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
