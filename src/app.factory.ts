@@ -1,14 +1,11 @@
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
-import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
 import { registerAuthBeforeBody } from './auth/auth-before-body.hook.js';
 import { BearerAuthenticator } from './auth/bearer.authenticator.js';
-import { errorBody } from './common/errors/error-mapper.js';
+import { answerClientError, answerFrameworkError } from './common/errors/framework-errors.js';
 import { BodyBudget } from './common/http/body-budget.js';
 import { registerJsonBodyParser } from './common/json/json-body.parser.js';
 import { createRootLogger, NestPinoLogger } from './common/logging/logger.js';
@@ -43,10 +40,7 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
     requestIdHeader: false,
     genReqId: requestId,
     clientErrorHandler: answerClientError,
-    frameworkErrors: (err: { statusCode?: number; message: string }, _req: unknown, reply: FastifyReply) => {
-      const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
-      reply.code(status).type('application/json').send(errorBody(status, err.message, undefined, status === 400 ? 'bad_request' : null));
-    },
+    frameworkErrors: answerFrameworkError,
   });
   const fastify = adapter.getInstance();
   fastify.server.headersTimeout = config.HEADERS_TIMEOUT_MS;
@@ -67,16 +61,4 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
   registerAuthBeforeBody(fastify, app.get(BearerAuthenticator), new NestLogger('Auth'));
   setupSwagger(app, buildOpenApiDocument(app));
   return app;
-}
-
-/** HTTP the parser cannot read (oversized headers, garbage): an OpenAI error body, then the connection closes. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const message = status === 431 ? 'Request headers are too large.' : status === 408 ? 'The request did not arrive in time.' : 'Malformed HTTP request.';
-  const body = JSON.stringify(errorBody(status, message, undefined, status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request'));
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

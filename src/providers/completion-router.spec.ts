@@ -19,7 +19,7 @@ class ScriptedBackend implements ModelBackend {
 }
 
 const policy = { maxRetries: 2, retryBackoffMs: 1, cooldownAfterFailures: 2, cooldownMs: 60_000 };
-const down = () => new UpstreamError('p', 503, 'down', true);
+const down = () => new UpstreamError({ provider: 'p', status: 503, message: 'down', retryable: true });
 const entry = (name: string, backend: ModelBackend): ProviderEntry => ({ name, backend, policy });
 const signal = new AbortController().signal;
 const body = { model: 'm', messages: [] };
@@ -66,7 +66,7 @@ describe('CompletionRouter', () => {
   });
 
   it('reports fallbacks and never retries a client error', async () => {
-    const bad = new ScriptedBackend(() => new UpstreamError('p', 400, 'bad request', false, { error: { message: 'bad request' } }));
+    const bad = new ScriptedBackend(() => new UpstreamError({ provider: 'p', status: 400, message: 'bad request', retryable: false, body: { error: { message: 'bad request' } } }));
     const spare = new ScriptedBackend(() => 'ok');
     const { registry, router, events } = setup({ bad, spare }, [
       { name: 'm', targets: [{ provider: 'bad', weight: 1 }], fallbacks: ['s'] },
@@ -79,7 +79,7 @@ describe('CompletionRouter', () => {
   });
 
   it('stops at once when the client aborts during a backoff', async () => {
-    const bad = new ScriptedBackend(() => new UpstreamError('p', 503, 'down', true, undefined, 5000));
+    const bad = new ScriptedBackend(() => new UpstreamError({ provider: 'p', status: 503, message: 'down', retryable: true, retryAfterMs: 5000 }));
     const { registry, router } = setup({ bad }, [{ name: 'm', targets: [{ provider: 'bad', weight: 1 }] }]);
     const controller = new AbortController();
     const started = Date.now();

@@ -1,8 +1,9 @@
-import { ApiError, UpstreamError } from '../common/errors/api-error.js';
+import { UpstreamError } from '../common/errors/api-error.js';
+import { afterFailedAttempt, errorKind, finalError, isFallbackWorthy } from '../common/errors/upstream-error-policy.js';
 import type { CompletionTrace } from './completion-trace.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ChatRequestBody } from './model-backend.js';
 import type { ModelRegistry, ResolvedModel, ResolvedTarget } from './model-registry.js';
-import { errorKind, type RouterEvents } from './router-events.js';
+import type { RouterEvents } from './router-events.js';
 import { TargetHealth } from './target-health.js';
 
 const MAX_BACKOFF_MS = 10_000;
@@ -99,20 +100,20 @@ export class CompletionRouter {
       } catch (err) {
         if (signal.aborted) throw err;
         error = err;
-        // A target with no room for one more adapter is not failing: another target is tried at once.
-        if (err instanceof ApiError && err.code === 'adapter_capacity') {
+        const decision = afterFailedAttempt(err);
+        if (decision === 'other_target') {
           if (tried.size < targets.length) continue;
           return { error };
         }
         this.events.upstreamError(target.provider.name, errorKind(err));
-        if (!(err instanceof UpstreamError) || !err.retryable) {
+        if (decision === 'stop') {
           if (isFallbackWorthy(err)) this.health.failed(target);
           return { error };
         }
         this.health.failed(target);
         if (n === maxRetries) break;
         this.events.retry(target.provider.name, errorKind(err));
-        await sleep(backoff(n, target.provider.policy.retryBackoffMs, err.retryAfterMs), signal);
+        await sleep(backoff(n, target.provider.policy.retryBackoffMs, err instanceof UpstreamError ? err.retryAfterMs : undefined), signal);
       }
     }
     return { error };
@@ -141,22 +142,6 @@ export function backoff(retry: number, baseMs: number, retryAfterMs?: number): n
   const exp = Math.min(baseMs * 2 ** retry, MAX_BACKOFF_MS);
   const jittered = exp / 2 + Math.random() * (exp / 2);
   return Math.min(Math.max(jittered, retryAfterMs ?? 0), MAX_BACKOFF_MS);
-}
-
-/** Upstream failures and timeouts move on to fallbacks; a client's own mistake (4xx) does not. */
-function isFallbackWorthy(err: unknown): boolean {
-  if (err instanceof UpstreamError) return err.retryable || err.status >= 500;
-  return err instanceof ApiError ? err.status >= 500 : true;
-}
-
-/** What the client sees once everything was tried: 4xx as the upstream said, 429 kept, other failures 502. */
-function finalError(err: unknown): unknown {
-  if (!(err instanceof UpstreamError) || !err.retryable) return err;
-  if (err.status === 429) {
-    const retryAfter: Record<string, string> = err.retryAfterMs !== undefined ? { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) } : {};
-    return new ApiError(429, err.message, 'rate_limit_error', 'upstream_rate_limited', null, retryAfter);
-  }
-  return new ApiError(502, `${err.message} (gave up after retries)`, 'server_error', err.code ?? 'upstream_error');
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Caller } from '../auth/caller.js';
 import { ApiError, type RateLimitError } from '../common/errors/api-error.js';
+import { ERROR_CODES } from '../common/errors/error-codes.js';
 import { limitReached, requestTooLarge } from './rate-limit-errors.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import { rateLimitConfig } from './rate-limit.config.js';
@@ -155,7 +156,7 @@ export class RateLimitService implements OnApplicationShutdown {
     this.events.storeError(policy);
     this.outage.failed(err);
     if (policy === 'deny' && dimension) {
-      throw new ApiError(503, 'Rate limits cannot be checked right now; try again shortly.', 'server_error', 'rate_limit_store_unavailable', null, { 'retry-after': '1' });
+      throw new ApiError(503, 'Rate limits cannot be checked right now; try again shortly.', 'server_error', ERROR_CODES.rateLimitStoreUnavailable, null, { 'retry-after': '1' });
     }
     return dimension && limit ? { [`x-ratelimit-limit-${dimension}`]: String(limit) } : {};
   }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.js';
+import { ERROR_CODES } from './error-codes.js';
 import { toErrorResponse } from './error-mapper.js';
 import { RequestValidationError } from './validation-error.js';
 
@@ -24,7 +25,7 @@ function methodNotAllowed(request: FastifyRequest | undefined, exception: unknow
   const url = request.url.split('?', 1)[0];
   const allowed = METHODS.filter((method) => method !== request.method && request.server.hasRoute({ method, url }));
   if (allowed.length === 0) return undefined;
-  return new ApiError(405, 'Method Not Allowed', 'invalid_request_error', 'method_not_allowed', null, { allow: allowed.join(', ') });
+  return new ApiError(405, 'Method Not Allowed', 'invalid_request_error', ERROR_CODES.methodNotAllowed, null, { allow: allowed.join(', ') });
 }
 
 /** Writes an error on a Fastify reply, or as an SSE error event when a stream already began. */

@@ -24,7 +24,7 @@ describe('toErrorResponse', () => {
 
   it('passes an upstream 4xx body through, adding detail', () => {
     const upstream = { error: { message: 'bad temperature', type: 'invalid_request_error', param: 'temperature', code: null } };
-    const r = toErrorResponse(new UpstreamError('vllm', 400, 'bad temperature', false, upstream));
+    const r = toErrorResponse(new UpstreamError({ provider: 'vllm', status: 400, message: 'bad temperature', retryable: false, body: upstream }));
     expect(r).toEqual({ status: 400, headers: {}, body: { detail: 'bad temperature', ...upstream } });
   });
 

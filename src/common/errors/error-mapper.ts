@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { ApiError, OpenAiErrorObject, UpstreamError } from './api-error.js';
+import { ERROR_CODES, type ErrorCode } from './error-codes.js';
 import { RequestValidationError } from './validation-error.js';
 
 export interface ErrorResponse {
@@ -20,18 +21,18 @@ const TYPE_BY_STATUS: Record<number, string> = {
   429: 'rate_limit_error',
 };
 
-const CODE_BY_STATUS: Record<number, string> = {
-  400: 'bad_request',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  408: 'request_timeout',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  431: 'headers_too_large',
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: ERROR_CODES.badRequest,
+  404: ERROR_CODES.notFound,
+  405: ERROR_CODES.methodNotAllowed,
+  408: ERROR_CODES.requestTimeout,
+  413: ERROR_CODES.payloadTooLarge,
+  415: ERROR_CODES.unsupportedMediaType,
+  431: ERROR_CODES.headersTooLarge,
 };
 
 /** FastAPI's `detail` string and OpenAI's `error` object, side by side. */
-export function errorBody(status: number, message: string, type?: string, code: string | null = null, param: string | null = null) {
+export function errorBody(status: number, message: string, type?: string, code: ErrorCode | null = null, param: string | null = null) {
   const error: OpenAiErrorObject = { message, type: type ?? TYPE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), param, code };
   return { detail: message, error };
 }
@@ -67,5 +68,5 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (fw && typeof fw.statusCode === 'number' && fw.statusCode >= 400 && fw.statusCode < 500) {
     return { status: fw.statusCode, headers: {}, body: errorBody(fw.statusCode, fw.message ?? 'Bad request', undefined, CODE_BY_STATUS[fw.statusCode] ?? null) };
   }
-  return { status: 500, headers: {}, body: errorBody(500, 'Internal server error', 'server_error', 'internal_error') };
+  return { status: 500, headers: {}, body: errorBody(500, 'Internal server error', 'server_error', ERROR_CODES.internalError) };
 }

@@ -1,4 +1,5 @@
 import { UpstreamError } from '../../common/errors/api-error.js';
+import { isCredentialFailure, isRetryableStatus } from '../../common/errors/upstream-error-policy.js';
 import { completionId, unixSeconds } from '../../common/ids.js';
 import { upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import type { ChatCompletion, CompletionUsage } from '../model-backend.js';
@@ -74,11 +75,11 @@ const STREAM_ERROR_STATUS: Record<string, number> = {
 /** An Anthropic HTTP error answer as an UpstreamError carrying an OpenAI-shaped error body. */
 export function anthropicHttpError(provider: string, status: number, headers: Record<string, string | string[] | undefined>, text: string, secrets: readonly string[] = []): UpstreamError {
   const generic = upstreamErrorFromResponse(provider, status, headers, text, secrets);
-  if (status === 401 || status === 403) return generic;
+  if (isCredentialFailure(status)) return generic;
   const upstream = generic.body as AnthropicErrorBody | undefined;
   const type = upstream?.type === 'error' && typeof upstream.error?.type === 'string' ? upstream.error.type : generic.type;
   const body = { error: { message: generic.message, type, param: null, code: null } };
-  return new UpstreamError(provider, status, generic.message, generic.retryable, body, generic.retryAfterMs);
+  return new UpstreamError({ provider, status, message: generic.message, retryable: generic.retryable, body, retryAfterMs: generic.retryAfterMs });
 }
 
 /** An `error` event inside a stream: overloaded and api errors are the upstream's (502, retryable), the rest keep their meaning. */
@@ -86,6 +87,5 @@ export function anthropicStreamError(provider: string, body: AnthropicErrorBody)
   const type = typeof body.error?.type === 'string' ? body.error.type : 'api_error';
   const message = typeof body.error?.message === 'string' ? body.error.message : `The upstream '${provider}' sent an error event.`;
   const status = STREAM_ERROR_STATUS[type] ?? 502;
-  const retryable = status === 429 || status >= 500;
-  return new UpstreamError(provider, status, message, retryable, { error: { message, type, param: null, code: null } });
+  return new UpstreamError({ provider, status, message, retryable: isRetryableStatus(status), body: { error: { message, type, param: null, code: null } } });
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ApiError, UpstreamError } from '../../common/errors/api-error.js';
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
 import { readText } from '../http/read-body.js';
@@ -126,7 +127,7 @@ export class AnthropicBackend implements ModelBackend {
     } catch (err) {
       if (err instanceof ApiError) throw err;
       // A shape the translation cannot read (e.g. a tool call that is not an object), or nesting too deep to serialise.
-      throw new ApiError(400, 'The request cannot be translated for Anthropic: a message, tool or tool call is not of the expected shape.', 'invalid_request_error', 'invalid_request');
+      throw new ApiError(400, 'The request cannot be translated for Anthropic: a message, tool or tool call is not of the expected shape.', 'invalid_request_error', ERROR_CODES.invalidRequest);
     }
   }
 
@@ -142,6 +143,6 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   private invalidReply(what: string): UpstreamError {
-    return new UpstreamError(this.options.name, 502, `The upstream '${this.options.name}' reply ${what}.`, false, undefined, undefined, 'upstream_invalid_reply');
+    return new UpstreamError({ provider: this.options.name, status: 502, message: `The upstream '${this.options.name}' reply ${what}.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
   }
 }

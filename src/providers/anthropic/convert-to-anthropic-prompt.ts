@@ -1,4 +1,5 @@
 import { ApiError } from '../../common/errors/api-error.js';
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import type { ChatMessage } from '../model-backend.js';
 
 /** One content block of an Anthropic message (text, image, tool_use, tool_result). */
@@ -80,7 +81,7 @@ function imageBlock(imageUrl: unknown, param: string): AnthropicBlock {
     if (data) return { type: 'image', source: { type: 'base64', media_type: data[1], data: url.slice(data[0].length) } };
     if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
   }
-  throw new ApiError(400, `${param} must be an http(s) URL or a base64 data URL.`, 'invalid_request_error', 'invalid_image_url', param);
+  throw new ApiError(400, `${param} must be an http(s) URL or a base64 data URL.`, 'invalid_request_error', ERROR_CODES.invalidImageUrl, param);
 }
 
 function assistantBlocks(m: ChatMessage, i: number, warnings: string[]): AnthropicBlock[] {
@@ -106,7 +107,7 @@ function toolInput(args: unknown, param: string): unknown {
     input = undefined;
   }
   if (input && typeof input === 'object' && !Array.isArray(input)) return input;
-  throw new ApiError(400, `${param} is not a JSON object.`, 'invalid_request_error', 'invalid_tool_arguments', param);
+  throw new ApiError(400, `${param} is not a JSON object.`, 'invalid_request_error', ERROR_CODES.invalidToolArguments, param);
 }
 
 function toolResult(m: ChatMessage, i: number, warnings: string[]): AnthropicBlock {

@@ -1,10 +1,7 @@
 import { errors as undiciErrors } from 'undici';
 import { ApiError, UpstreamError, UpstreamTimeoutError } from '../../common/errors/api-error.js';
-
-/** Statuses worth another try: the request was fine, the upstream was not. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
+import { isCredentialFailure, isRetryableStatus } from '../../common/errors/upstream-error-policy.js';
 
 const MAX_RETRY_AFTER_MS = 60_000;
 
@@ -42,8 +39,9 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
  */
 export function upstreamErrorFromResponse(provider: string, status: number, headers: Record<string, string | string[] | undefined>, rawText: string, secrets: readonly string[] = []): UpstreamError {
   const text = redactSecrets(rawText, secrets);
-  if (status === 401 || status === 403) {
-    return new UpstreamError(provider, 502, `The upstream '${provider}' refused the service's credentials (${status}); check the provider's apiKey.`, false, undefined, undefined, 'upstream_auth_failed');
+  if (isCredentialFailure(status)) {
+    const message = `The upstream '${provider}' refused the service's credentials (${status}); check the provider's apiKey.`;
+    return new UpstreamError({ provider, status: 502, message, retryable: false, code: ERROR_CODES.upstreamAuthFailed });
   }
   let body: unknown;
   try {
@@ -53,7 +51,7 @@ export function upstreamErrorFromResponse(provider: string, status: number, head
   }
   const message = messageOf(body) ?? `The upstream '${provider}' answered ${status}.`;
   const passBody = body && typeof body === 'object' && !Array.isArray(body) ? body : { error: { message, type: 'invalid_request_error', param: null, code: null } };
-  return new UpstreamError(provider, status, message, isRetryableStatus(status), passBody, parseRetryAfter(headers['retry-after']));
+  return new UpstreamError({ provider, status, message, retryable: isRetryableStatus(status), body: passBody, retryAfterMs: parseRetryAfter(headers['retry-after']) });
 }
 
 /** A whole-reply deadline passed while the body was being read. */
@@ -73,6 +71,6 @@ export function fromTransportError(provider: string, err: unknown, signal: Abort
   if (signal.aborted) return err;
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
   const what = code === 'ECONNREFUSED' ? 'refused the connection' : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'closed the connection' : 'could not be reached';
-  return new UpstreamError(provider, 502, `The upstream '${provider}' ${what}.`, true, undefined, undefined, 'upstream_unavailable');
+  return new UpstreamError({ provider, status: 502, message: `The upstream '${provider}' ${what}.`, retryable: true, code: ERROR_CODES.upstreamUnavailable });
 }
 

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { LlamaChat, LlamaGrammar } from 'node-llama-cpp';
 import { settlesWithin } from '../../common/async/settles-within.js';
 import { ApiError, OverloadedError } from '../../common/errors/api-error.js';
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { completionId, unixSeconds } from '../../common/ids.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
 import { GrammarCache } from './llama-cpp.grammars.js';
@@ -137,7 +138,7 @@ export class LlamaCppBackend implements ModelBackend {
     const room = this.options.contextSize - promptTokens;
     if (room < 1) {
       const message = `The messages take ${promptTokens} tokens; this model's context holds ${this.options.contextSize}.`;
-      throw new ApiError(400, message, 'invalid_request_error', 'context_length_exceeded', 'messages');
+      throw new ApiError(400, message, 'invalid_request_error', ERROR_CODES.contextLengthExceeded, 'messages');
     }
     const grammar = await this.grammars.get(generation.format);
     const chat = await this.pool.acquire(signal);

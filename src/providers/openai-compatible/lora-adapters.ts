@@ -1,4 +1,6 @@
 import { ApiError, UpstreamError } from '../../common/errors/api-error.js';
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
+import { isRetryableStatus } from '../../common/errors/upstream-error-policy.js';
 import { readText } from '../http/read-body.js';
 import { upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import type { UpstreamTarget } from '../http/upstream-pool.js';
@@ -94,7 +96,7 @@ export class LoraAdapters {
     const max = this.settings.maxLoaded;
     if (used > max || (used === max && ![...this.loaded.values()].some((e) => e.inFlight === 0))) {
       const message = `All ${max} adapter slots of '${this.provider}' are in use; try again shortly.`;
-      throw new ApiError(503, message, 'server_error', 'adapter_capacity', null, { 'retry-after': String(CAPACITY_RETRY_AFTER_SECONDS) });
+      throw new ApiError(503, message, 'server_error', ERROR_CODES.adapterCapacity, null, { 'retry-after': String(CAPACITY_RETRY_AFTER_SECONDS) });
     }
     const load = this.load(checkpoint);
     this.loading.set(checkpoint.id, load);
@@ -113,8 +115,8 @@ export class LoraAdapters {
     }
     if (res.status >= 400 && !(res.status === 400 && /already (been )?loaded/i.test(res.text))) {
       const err = upstreamErrorFromResponse(this.provider, res.status, res.headers, res.text, this.secrets);
-      if (res.status < 500 && res.status !== 408 && res.status !== 429) {
-        throw new ApiError(404, `The checkpoint '${c.id}' could not be loaded: ${err.message}`, 'invalid_request_error', 'model_not_found', 'model');
+      if (!isRetryableStatus(res.status)) {
+        throw new ApiError(404, `The checkpoint '${c.id}' could not be loaded: ${err.message}`, 'invalid_request_error', ERROR_CODES.modelNotFound, 'model');
       }
       throw err;
     }
@@ -154,9 +156,10 @@ export class LoraAdapters {
       const res = await this.target.pool.request({ method: 'POST', path: `${this.target.basePath}${path}`, headers: this.headers, body: JSON.stringify(body), signal: deadline });
       return { status: res.statusCode, headers: res.headers, text: (await readText(res.body, 64 * 1024)).text };
     } catch (err) {
-      if (deadline.aborted) throw new UpstreamError(this.provider, 504, `The upstream '${this.provider}' did not ${what} within ${ms} ms.`, false, undefined, undefined, 'upstream_timeout');
+      if (deadline.aborted) throw new UpstreamError({ provider: this.provider, status: 504, message: `The upstream '${this.provider}' did not ${what} within ${ms} ms.`, retryable: false, code: ERROR_CODES.upstreamTimeout });
       const code = (err as { code?: string }).code ?? 'error';
-      throw new UpstreamError(this.provider, 502, `The upstream '${this.provider}' could not be reached to manage adapters (${code}).`, true, undefined, undefined, 'upstream_unavailable');
+      const message = `The upstream '${this.provider}' could not be reached to manage adapters (${code}).`;
+      throw new UpstreamError({ provider: this.provider, status: 502, message, retryable: true, code: ERROR_CODES.upstreamUnavailable });
     }
   }
 }

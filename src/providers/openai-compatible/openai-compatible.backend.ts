@@ -1,4 +1,5 @@
 import { UpstreamError } from '../../common/errors/api-error.js';
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
 import { readText } from '../http/read-body.js';
@@ -163,7 +164,8 @@ export class OpenAiCompatibleBackend implements ModelBackend {
         if (!isModelMissing(err)) throw err;
         this.adapters.forget(checkpoint.id);
         if (reloaded) {
-          throw new UpstreamError(this.options.name, 502, `The upstream '${this.options.name}' does not serve the checkpoint '${checkpoint.id}' even after loading it again.`, false, undefined, undefined, 'adapter_unavailable');
+          const message = `The upstream '${this.options.name}' does not serve the checkpoint '${checkpoint.id}' even after loading it again.`;
+          throw new UpstreamError({ provider: this.options.name, status: 502, message, retryable: false, code: ERROR_CODES.adapterUnavailable });
         }
       }
     }
@@ -201,6 +203,6 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   }
 
   private invalidReply(what: string): UpstreamError {
-    return new UpstreamError(this.options.name, 502, `The upstream '${this.options.name}' reply ${what}.`, false, undefined, undefined, 'upstream_invalid_reply');
+    return new UpstreamError({ provider: this.options.name, status: 502, message: `The upstream '${this.options.name}' reply ${what}.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
   }
 }

@@ -1,4 +1,5 @@
 import { ApiError } from '../../common/errors/api-error.js';
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { JSON_TEXT, type ChatRequestBody } from '../model-backend.js';
 
 /**
@@ -11,7 +12,7 @@ export function upstreamBody(body: ChatRequestBody, rawBody: string | undefined,
     return JSON.stringify({ ...body, model });
   } catch {
     // JSON.parse takes any depth; JSON.stringify recurses and runs out of stack on hostile nesting.
-    throw new ApiError(400, 'The request body nests too deeply to be forwarded.', 'invalid_request_error', 'body_too_deep');
+    throw new ApiError(400, 'The request body nests too deeply to be forwarded.', 'invalid_request_error', ERROR_CODES.bodyTooDeep);
   }
 }
 
