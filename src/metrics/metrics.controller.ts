@@ -7,6 +7,7 @@ import { Public } from '../auth/public.decorator.js';
 import { ApiError, AuthenticationError } from '../common/errors/api-error.js';
 import { appConfig } from '../config/app.config.js';
 import { MetricsService } from './metrics.service.js';
+import { ERROR_CODES } from '../common/errors/error-codes.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -29,7 +30,7 @@ export class MetricsController {
   @Get()
   @Public()
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() reply: FastifyReply): Promise<void> {
-    if (!this.token) throw new ApiError(404, 'GET /metrics is served only when METRICS_TOKEN is set.', 'invalid_request_error', 'not_found');
+    if (!this.token) throw new ApiError(404, 'GET /metrics is served only when METRICS_TOKEN is set.', 'invalid_request_error', ERROR_CODES.notFound);
     const presented = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
     if (!timingSafeEqual(digest(presented), this.token)) throw new AuthenticationError('GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
     reply.type(this.metrics.registry.contentType).send(await this.metrics.scrape());

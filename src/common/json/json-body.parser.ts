@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from '../errors/api-error.js';
+import { ERROR_CODES } from '../errors/error-codes.js';
 import { RequestValidationError } from '../errors/validation-error.js';
 import { BodyBudget } from '../http/body-budget.js';
 import { findJsonSyntaxFault } from './json-error-position.js';
@@ -29,8 +30,8 @@ export interface BodyLimits {
 }
 
 // The rest of a refused body is not read: the connection closes after the answer.
-const tooLarge = (max: number) => new ApiError(413, `Request body is larger than ${max} bytes.`, 'invalid_request_error', 'payload_too_large', null, { connection: 'close' });
-const busy = () => new ApiError(503, 'The service is receiving more request data than it holds at once; try again shortly.', 'server_error', 'overloaded', null, { 'retry-after': '1', connection: 'close' });
+const tooLarge = (max: number) => new ApiError(413, `Request body is larger than ${max} bytes.`, 'invalid_request_error', ERROR_CODES.payloadTooLarge, null, { connection: 'close' });
+const busy = () => new ApiError(503, 'The service is receiving more request data than it holds at once; try again shortly.', 'server_error', ERROR_CODES.overloaded, null, { 'retry-after': '1', connection: 'close' });
 
 /**
  * Replaces Fastify's body parsing with FastAPI's rules: JSON bodies parse or fail as a 422
