@@ -57,7 +57,7 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
     app.enableCors({ origin: origins.includes('*') ? true : origins, exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'] });
   }
   registerRequestTelemetry(fastify, app.get(MetricsService), logger, config.LOG_BODIES === 'true' ? config.LOG_BODY_MAX_CHARS : 0);
-  // After telemetry's hook, so a refusal is logged and counted like any other answer.
+  // Added to each route as it is registered; route hooks run after telemetry's, so a refusal is logged and counted.
   registerAuthBeforeBody(fastify, app.get(BearerAuthenticator), new NestLogger('Auth'));
   setupSwagger(app, buildOpenApiDocument(app));
   return app;
