@@ -23,10 +23,14 @@ export class BearerAuthGuard implements CanActivate {
     @Inject(BearerAuthenticator) private readonly authenticator: BearerAuthenticator,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    request.caller ??= await this.authenticator.authenticate(request.headers.authorization);
-    return true;
+    // Already authenticated before the body (the common case): no promise on the way.
+    if (request.caller) return true;
+    return this.authenticator.authenticate(request.headers.authorization).then((caller) => {
+      request.caller = caller;
+      return true;
+    });
   }
 }

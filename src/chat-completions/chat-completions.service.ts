@@ -37,8 +37,10 @@ export class ChatCompletionsService {
     if (checkpoint !== undefined) throw new PermissionError(`This key may not use the model '${body.model}': it reaches the trained checkpoint '${checkpoint}'.`);
     const mayUse = (fallback: ResolvedModel) => isModelAllowed(caller, fallback.requestedModel) && this.forbiddenCheckpoint(caller, fallback) === undefined;
     trace.model = model.routeName;
-    const estimate = estimatePromptTokens(body);
-    const admission = await this.limits.admit(caller, { prompt: estimate, maxOutput: maxOutputTokens(body) });
+    // The prompt is walked only when a tpm budget or a reply without usage needs it, and then once.
+    let prompt: number | undefined;
+    const estimate = () => (prompt ??= estimatePromptTokens(body));
+    const admission = await this.limits.admit(caller, caller?.tpm ? { prompt: estimate(), maxOutput: maxOutputTokens(body) } : NO_TOKENS);
     return {
       model,
       headers: admission.headers,
@@ -48,10 +50,10 @@ export class ChatCompletionsService {
           reply = await this.router.complete(model, body, rawBody, signal, trace, mayUse);
         } catch (err) {
           // Failed or abandoned, it may still have cost its prompt; it no longer holds its output reservation.
-          void admission.settle(estimate);
+          void admission.settle(estimate());
           throw err;
         }
-        trace.usage = hasTotal(reply.usage) ? reply.usage : estimatedUsage(estimate, estimateReplyTokens(reply.choices));
+        trace.usage = hasTotal(reply.usage) ? reply.usage : estimatedUsage(estimate(), estimateReplyTokens(reply.choices));
         void admission.settle(trace.usage.total_tokens);
         return reply;
       },
@@ -83,7 +85,7 @@ export class ChatCompletionsService {
    * Passes chunks on and, when the stream ends (done, failed or left), settles the real token
    * count: the usage chunk's, or an estimate from every text every choice produced.
    */
-  private settled(chunks: AsyncIterator<ChatCompletionChunk>, admission: Admission, estimate: number, trace: CompletionTrace): AsyncIterator<ChatCompletionChunk> {
+  private settled(chunks: AsyncIterator<ChatCompletionChunk>, admission: Admission, estimate: () => number, trace: CompletionTrace): AsyncIterator<ChatCompletionChunk> {
     let usage: CompletionUsage | null | undefined;
     const produced = new StreamedText();
     let ended = false;
@@ -114,11 +116,14 @@ export class ChatCompletionsService {
     };
   }
 
-  private settle(usage: CompletionUsage | null | undefined, produced: StreamedText, admission: Admission, estimate: number, trace: CompletionTrace): void {
-    trace.usage = hasTotal(usage) ? usage : estimatedUsage(estimate, produced.tokens);
+  private settle(usage: CompletionUsage | null | undefined, produced: StreamedText, admission: Admission, estimate: () => number, trace: CompletionTrace): void {
+    trace.usage = hasTotal(usage) ? usage : estimatedUsage(estimate(), produced.tokens);
     void admission.settle(trace.usage.total_tokens);
   }
 }
+
+/** What a caller without a tpm budget is asked for: nothing is reserved. */
+const NO_TOKENS = { prompt: 0 };
 
 /** Whether a reported usage has a count the budget can settle to. */
 function hasTotal(usage: CompletionUsage | null | undefined): usage is CompletionUsage {

@@ -58,8 +58,8 @@ export class RateLimitError extends ApiError {
 }
 
 export class OverloadedError extends ApiError {
-  constructor(message: string, retryAfterSeconds: number) {
-    super(503, message, 'server_error', ERROR_CODES.overloaded, null, { 'retry-after': String(retryAfterSeconds) });
+  constructor(message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
+    super(503, message, 'server_error', ERROR_CODES.overloaded, null, { 'retry-after': String(retryAfterSeconds), ...headers });
   }
 }
 

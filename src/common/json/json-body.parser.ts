@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import { ApiError } from '../errors/api-error.js';
+import { ApiError, OverloadedError } from '../errors/api-error.js';
 import { ERROR_CODES } from '../errors/error-codes.js';
 import { RequestValidationError } from '../errors/validation-error.js';
 import { BodyBudget } from '../http/body-budget.js';
@@ -31,7 +31,7 @@ export interface BodyLimits {
 
 // The rest of a refused body is not read: the connection closes after the answer.
 const tooLarge = (max: number) => new ApiError(413, `Request body is larger than ${max} bytes.`, 'invalid_request_error', ERROR_CODES.payloadTooLarge, null, { connection: 'close' });
-const busy = () => new ApiError(503, 'The service is receiving more request data than it holds at once; try again shortly.', 'server_error', ERROR_CODES.overloaded, null, { 'retry-after': '1', connection: 'close' });
+const busy = () => new OverloadedError('The service is receiving more request data than it holds at once; try again shortly.', 1, { connection: 'close' });
 
 /**
  * Replaces Fastify's body parsing with FastAPI's rules: JSON bodies parse or fail as a 422
