@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import type { Logger } from '@nestjs/common';
-import { sendError } from '../common/errors/api-exception.filter.js';
+import { sendError } from '../common/errors/error-writer.js';
 import type { BearerAuthenticator } from './bearer.authenticator.js';
 
 /** Methods whose body Fastify never reads, and CORS preflights (which carry no credentials). */

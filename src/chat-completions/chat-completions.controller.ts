@@ -50,13 +50,21 @@ export class ChatCompletionsController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const trace = req.telemetry ?? {};
-    trace.stream = body.stream === true;
-    const completion = await this.service.start(body as unknown as ChatRequestBody, req.rawBody, req.caller, trace);
-    reply.headers(completion.headers);
+    const record = req.completion ?? {};
+    record.stream = body.stream === true;
+    const admitted = await this.service.admit({ json: body as unknown as ChatRequestBody, text: req.rawBody }, req.caller);
+    record.model = admitted.model.routeName;
+    reply.headers(admitted.headers);
     const signal = abortOnClientGone(reply.raw);
-    if (trace.stream) return this.responder.stream(reply, completion.openStream(signal), signal, trace);
-    const result = await completion.complete(signal);
-    if (!signal.aborted) this.responder.send(reply, result, trace);
+    if (record.stream) {
+      // An error before the first chunk is an ordinary error reply, its status intact.
+      const stream = await this.service.stream(admitted, signal);
+      record.served = stream;
+      Object.assign(record, await this.responder.stream(reply, stream, signal));
+      return;
+    }
+    const served = await this.service.complete(admitted, signal);
+    record.served = served;
+    if (!signal.aborted) Object.assign(record, this.responder.send(reply, served.frame));
   }
 }

@@ -2,20 +2,28 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller.js';
 import { isModelAllowed } from '../auth/model-access.js';
 import { PermissionError } from '../common/errors/api-error.js';
-import { CompletionRouter } from '../providers/completion-router.js';
-import type { CompletionTrace } from '../providers/completion-trace.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequestBody, CompletionUsage } from '../providers/model-backend.js';
+import { CompletionRouter, type MayUse } from '../providers/completion-router.js';
+import type { ChunkFrame, CompletionFrame, CompletionUsage, RequestBody } from '../providers/model-backend.js';
 import { ModelRegistry, type ResolvedModel } from '../providers/model-registry.js';
 import { estimatePromptTokens, estimateReplyTokens, maxOutputTokens, StreamedText } from '../rate-limit/token-estimate.js';
 import { RateLimitService, type Admission } from '../rate-limit/rate-limit.service.js';
+import type { Served } from './completion-record.js';
 
-/** An admitted request: where it goes, the headers its reply carries, and how to run it. */
-export interface StartedCompletion {
-  model: ResolvedModel;
-  headers: Record<string, string>;
-  complete(signal: AbortSignal): Promise<ChatCompletion>;
-  /** Resolves once the first chunk is there (every refusal and retry happens before); rejects with the error otherwise. */
-  openStream(signal: AbortSignal): Promise<AsyncIterator<ChatCompletionChunk>>;
+/** A request every check let through: where it goes and the headers its reply carries. */
+export interface AdmittedCompletion {
+  readonly model: ResolvedModel;
+  readonly headers: Record<string, string>;
+  readonly body: RequestBody;
+  /** Which fallbacks the caller may be served by. */
+  readonly mayUse: MayUse;
+  readonly admission: Admission;
+  readonly prompt: PromptEstimate;
+}
+
+/** A reply, with what served it. */
+export interface ServedCompletion extends Served {
+  readonly frame: CompletionFrame;
+  readonly usage: CompletionUsage;
 }
 
 @Injectable()
@@ -30,42 +38,48 @@ export class ChatCompletionsService {
    * Everything that can refuse a request, before any backend is called or any byte written:
    * model access (403), the model's existence (404), the caller's rate limits (429).
    */
-  async start(body: ChatRequestBody, rawBody: string | undefined, caller: Caller | undefined, trace: CompletionTrace = {}): Promise<StartedCompletion> {
-    if (!isModelAllowed(caller, body.model)) throw new PermissionError(`This key may not use the model '${body.model}'.`);
-    const model = this.registry.resolve(body.model);
+  async admit(body: RequestBody, caller: Caller | undefined): Promise<AdmittedCompletion> {
+    const requested = body.json.model;
+    if (!isModelAllowed(caller, requested)) throw new PermissionError(`This key may not use the model '${requested}'.`);
+    const model = this.registry.resolve(requested);
     const checkpoint = this.forbiddenCheckpoint(caller, model);
-    if (checkpoint !== undefined) throw new PermissionError(`This key may not use the model '${body.model}': it reaches the trained checkpoint '${checkpoint}'.`);
-    const mayUse = (fallback: ResolvedModel) => isModelAllowed(caller, fallback.requestedModel) && this.forbiddenCheckpoint(caller, fallback) === undefined;
-    trace.model = model.routeName;
-    // The prompt is walked only when a tpm budget or a reply without usage needs it, and then once.
-    let prompt: number | undefined;
-    const estimate = () => (prompt ??= estimatePromptTokens(body));
-    const admission = await this.limits.admit(caller, caller?.tpm ? { prompt: estimate(), maxOutput: maxOutputTokens(body) } : NO_TOKENS);
-    return {
-      model,
-      headers: admission.headers,
-      complete: async (signal) => {
-        let reply: ChatCompletion;
-        try {
-          reply = await this.router.complete(model, body, rawBody, signal, trace, mayUse);
-        } catch (err) {
-          // Failed or abandoned, it may still have cost its prompt; it no longer holds its output reservation.
-          void admission.settle(estimate());
-          throw err;
-        }
-        trace.usage = hasTotal(reply.usage) ? reply.usage : estimatedUsage(estimate(), estimateReplyTokens(reply.choices));
-        void admission.settle(trace.usage.total_tokens);
-        return reply;
-      },
-      openStream: async (signal) => {
-        try {
-          return this.settled(await this.router.openStream(model, body, rawBody, signal, trace, mayUse), admission, estimate, trace);
-        } catch (err) {
-          this.settle(undefined, new StreamedText(), admission, estimate, trace);
-          throw err;
-        }
-      },
-    };
+    if (checkpoint !== undefined) throw new PermissionError(`This key may not use the model '${requested}': it reaches the trained checkpoint '${checkpoint}'.`);
+    const mayUse: MayUse = (fallback) => isModelAllowed(caller, fallback.requestedModel) && this.forbiddenCheckpoint(caller, fallback) === undefined;
+    const prompt = new PromptEstimate(body.json);
+    const admission = await this.limits.admit(caller, caller?.tpm ? { prompt: prompt.tokens, maxOutput: maxOutputTokens(body.json) } : NO_TOKENS);
+    return { model, headers: admission.headers, body, mayUse, admission, prompt };
+  }
+
+  /** Runs an admitted request to its whole reply, and settles its token budget to the reply's usage. */
+  async complete(admitted: AdmittedCompletion, signal: AbortSignal): Promise<ServedCompletion> {
+    let served;
+    try {
+      served = await this.router.complete(admitted.model, admitted.body, signal, admitted.mayUse);
+    } catch (err) {
+      // Failed or abandoned, it may still have cost its prompt; it no longer holds its output reservation.
+      void admitted.admission.settle(admitted.prompt.tokens);
+      throw err;
+    }
+    const { completion } = served.frame;
+    const usage = hasTotal(completion.usage) ? completion.usage : estimatedUsage(admitted.prompt.tokens, estimateReplyTokens(completion.choices));
+    void admitted.admission.settle(usage.total_tokens);
+    return { frame: served.frame, provider: served.provider, usage };
+  }
+
+  /**
+   * Opens an admitted request's stream: resolves once the first chunk is there (every refusal and
+   * retry happens before) and rejects with the error otherwise. The stream settles the token
+   * budget when it ends, however it ends.
+   */
+  async stream(admitted: AdmittedCompletion, signal: AbortSignal): Promise<SettledStream> {
+    let routed;
+    try {
+      routed = await this.router.openStream(admitted.model, admitted.body, signal, admitted.mayUse);
+    } catch (err) {
+      void admitted.admission.settle(admitted.prompt.tokens);
+      throw err;
+    }
+    return new SettledStream(routed.frames, routed.provider, admitted);
   }
 
   /**
@@ -80,45 +94,64 @@ export class ChatCompletionsService {
     }
     return undefined;
   }
+}
 
-  /**
-   * Passes chunks on and, when the stream ends (done, failed or left), settles the real token
-   * count: the usage chunk's, or an estimate from every text every choice produced.
-   */
-  private settled(chunks: AsyncIterator<ChatCompletionChunk>, admission: Admission, estimate: () => number, trace: CompletionTrace): AsyncIterator<ChatCompletionChunk> {
-    let usage: CompletionUsage | null | undefined;
-    const produced = new StreamedText();
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      this.settle(usage, produced, admission, estimate, trace);
-    };
-    // Made once per stream, not once per chunk.
-    const read = (r: IteratorResult<ChatCompletionChunk>) => {
-      if (r.done) end();
-      else {
-        if (r.value.usage) usage = r.value.usage;
-        produced.add(r.value.choices);
-      }
-      return r;
-    };
-    const failed = (err: unknown): never => {
-      end();
-      throw err;
-    };
-    return {
-      next: () => chunks.next().then(read, failed),
-      return: (value?: unknown) => {
-        end();
-        return chunks.return?.(value) ?? Promise.resolve({ done: true, value: undefined });
-      },
-    };
+/**
+ * A stream's frames, passed on as they come; when the stream ends (done, failed or left) its
+ * usage is settled: the usage chunk's, or an estimate from every text every choice produced.
+ */
+export class SettledStream implements AsyncIterator<ChunkFrame>, Served {
+  /** Known once the stream ended. */
+  usage: CompletionUsage | undefined;
+  private reported: CompletionUsage | null | undefined;
+  private readonly produced = new StreamedText();
+  private ended = false;
+
+  constructor(
+    private readonly frames: AsyncIterator<ChunkFrame>,
+    readonly provider: string,
+    private readonly admitted: AdmittedCompletion,
+  ) {}
+
+  next(): Promise<IteratorResult<ChunkFrame>> {
+    return this.frames.next().then(this.read, this.failed);
   }
 
-  private settle(usage: CompletionUsage | null | undefined, produced: StreamedText, admission: Admission, estimate: () => number, trace: CompletionTrace): void {
-    trace.usage = hasTotal(usage) ? usage : estimatedUsage(estimate(), produced.tokens);
-    void admission.settle(trace.usage.total_tokens);
+  return(value?: unknown): Promise<IteratorResult<ChunkFrame>> {
+    this.end();
+    return this.frames.return?.(value) ?? Promise.resolve({ done: true, value: undefined });
+  }
+
+  // Bound once per stream, not once per chunk.
+  private readonly read = (r: IteratorResult<ChunkFrame>): IteratorResult<ChunkFrame> => {
+    if (r.done) this.end();
+    else {
+      const { chunk } = r.value;
+      if (chunk.usage) this.reported = chunk.usage;
+      this.produced.add(chunk.choices);
+    }
+    return r;
+  };
+
+  private readonly failed = (err: unknown): never => {
+    this.end();
+    throw err;
+  };
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.usage = hasTotal(this.reported) ? this.reported : estimatedUsage(this.admitted.prompt.tokens, this.produced.tokens);
+    void this.admitted.admission.settle(this.usage.total_tokens);
+  }
+}
+
+/** The prompt's estimated tokens, walked only when a tpm budget or a reply without usage needs it, and then once. */
+class PromptEstimate {
+  private counted: number | undefined;
+  constructor(private readonly body: RequestBody['json']) {}
+  get tokens(): number {
+    return (this.counted ??= estimatePromptTokens(this.body));
   }
 }
 

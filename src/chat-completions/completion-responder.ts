@@ -3,12 +3,11 @@ import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { sendError, streamErrorEvent } from '../common/errors/api-exception.filter.js';
+import { streamErrorEvent } from '../common/errors/error-writer.js';
 import { SseWriter } from '../common/sse/sse-writer.js';
 import { appConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import type { CompletionTrace } from '../providers/completion-trace.js';
-import { JSON_TEXT, type ChatCompletion, type ChatCompletionChunk } from '../providers/model-backend.js';
+import type { ChunkFrame, CompletionFrame } from '../providers/model-backend.js';
 
 /** An AbortSignal that fires the moment the client goes away before its reply is complete. */
 export function abortOnClientGone(res: ServerResponse): AbortSignal {
@@ -17,6 +16,14 @@ export function abortOnClientGone(res: ServerResponse): AbortSignal {
     if (!res.writableFinished) controller.abort(new Error('client disconnected'));
   });
   return controller.signal;
+}
+
+/** What writing a reply leaves for the request's record. */
+export interface Written {
+  /** When the first streamed chunk was written (performance.now()). */
+  firstChunkAt?: number;
+  /** The reply's text, kept only when bodies are logged. */
+  replyText?: string;
 }
 
 /** Writes replies: a JSON completion, or a stream of chunks as SSE on the raw response. */
@@ -33,36 +40,28 @@ export class CompletionResponder {
     this.logChars = config.LOG_BODIES === 'true' ? config.LOG_BODY_MAX_CHARS : 0;
   }
 
-  send(reply: FastifyReply, completion: ChatCompletion, trace: CompletionTrace): void {
-    if (this.logChars) trace.replyText = String(completion.choices?.[0]?.message?.content ?? '').slice(0, this.logChars);
-    reply.type('application/json').send(completion[JSON_TEXT] ?? completion);
+  send(reply: FastifyReply, { completion, text }: CompletionFrame): Written {
+    reply.type('application/json').send(text ?? completion);
+    return this.logChars ? { replyText: String(completion.choices?.[0]?.message?.content ?? '').slice(0, this.logChars) } : {};
   }
 
   /**
-   * An error before the first chunk is an ordinary error reply (its status intact); after it, an
-   * SSE error event without `[DONE]`.
+   * Writes an open stream (its first chunk already there) as SSE; a failure after it ends the
+   * stream with an SSE error event and no `[DONE]`. Leaving early ends the stream's iterator.
    */
-  async stream(reply: FastifyReply, open: Promise<AsyncIterator<ChatCompletionChunk>>, signal: AbortSignal, trace: CompletionTrace): Promise<void> {
-    let iterator: AsyncIterator<ChatCompletionChunk>;
-    let first: IteratorResult<ChatCompletionChunk>;
-    try {
-      iterator = await open;
-      first = await iterator.next();
-    } catch (err) {
-      if (!signal.aborted) sendError(reply, err, this.logger);
-      return;
-    }
+  async stream(reply: FastifyReply, frames: AsyncIterator<ChunkFrame>, signal: AbortSignal): Promise<Written> {
     reply.hijack();
     const ended = this.metrics.streamStarted();
     const sse = new SseWriter(reply.raw, reply.getHeaders() as Record<string, string>);
-    trace.firstChunkAt = performance.now();
+    const firstChunkAt = performance.now();
     let text = '';
     try {
-      for (let r = first; !r.done; r = await iterator.next()) {
+      for (let r = await frames.next(); !r.done; r = await frames.next()) {
         if (signal.aborted) break;
-        if (this.logChars && text.length < this.logChars) text += r.value.choices[0]?.delta?.content ?? '';
+        const { chunk, text: json } = r.value;
+        if (this.logChars && text.length < this.logChars) text += chunk.choices[0]?.delta?.content ?? '';
         // Frames of one tick leave in one write; the writer asks to wait only when the socket is full.
-        const full = sse.write(r.value[JSON_TEXT] ?? JSON.stringify(r.value));
+        const full = sse.write(json ?? JSON.stringify(chunk));
         if (full) await full;
       }
       if (!signal.aborted) sse.done();
@@ -70,8 +69,8 @@ export class CompletionResponder {
       if (!signal.aborted) sse.fail(streamErrorEvent(err, this.logger));
     } finally {
       ended();
-      if (this.logChars) trace.replyText = text.slice(0, this.logChars);
-      if (signal.aborted) await iterator.return?.();
+      if (signal.aborted) await frames.return?.();
     }
+    return this.logChars ? { firstChunkAt, replyText: text.slice(0, this.logChars) } : { firstChunkAt };
   }
 }

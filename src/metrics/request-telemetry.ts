@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { CompletionTrace } from '../providers/completion-trace.js';
+import type { CompletionRecord } from '../chat-completions/completion-record.js';
 import type { MetricsService } from './metrics.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Filled in by the chat-completions flow; read once when the response closes. */
-    telemetry?: CompletionTrace & { stream?: boolean };
+    /** Written by the chat-completions controller; read once when the response closes. */
+    completion?: CompletionRecord;
   }
 }
 
@@ -36,7 +36,7 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
     const route = req.routeOptions.url;
     const isChat = route === CHAT_ROUTE;
     if (isChat) {
-      req.telemetry = {};
+      req.completion = {};
       metrics.requestStarted();
     }
     reply.raw.once('close', () => finish(req, route, reply.raw.statusCode, started, isChat, !reply.raw.writableFinished));
@@ -45,14 +45,15 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
 
   function finish(req: FastifyRequest, route: string | undefined, status: number, started: number, isChat: boolean, aborted: boolean): void {
     const ms = performance.now() - started;
-    const t = req.telemetry;
+    const t = req.completion;
+    const served = t?.served;
     // Token metrics count what a backend reported; an estimate (a stream without a usage chunk) is only logged.
-    const estimated = t?.usage?.estimated === true;
-    const usage = estimated ? undefined : t?.usage;
+    const estimated = served?.usage?.estimated === true;
+    const usage = estimated ? undefined : served?.usage;
     if (isChat) {
       metrics.requestFinished({
         model: t?.model ?? 'unresolved',
-        provider: t?.provider ?? 'none',
+        provider: served?.provider ?? 'none',
         status,
         stream: t?.stream === true,
         seconds: ms / 1000,
@@ -75,7 +76,7 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
     };
     if (aborted) line.clientAborted = true;
     if (t) {
-      Object.assign(line, { model: t.model, provider: t.provider, stream: t.stream === true, promptTokens: t.usage?.prompt_tokens, completionTokens: t.usage?.completion_tokens });
+      Object.assign(line, { model: t.model, provider: served?.provider, stream: t.stream === true, promptTokens: served?.usage?.prompt_tokens, completionTokens: served?.usage?.completion_tokens });
       if (estimated) line.tokensEstimated = true;
       if (t.firstChunkAt !== undefined) line.ttftMs = Math.round((t.firstChunkAt - started) * 10) / 10;
       if (logBodyChars > 0) Object.assign(line, { messages: loggedMessages(req, logBodyChars), reply: t.replyText });

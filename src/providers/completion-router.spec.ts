@@ -1,6 +1,6 @@
 import { ApiError, UpstreamError } from '../common/errors/api-error.js';
 import { backoff, CompletionRouter } from './completion-router.js';
-import type { BackendRequest, ChatCompletion, ModelBackend } from './model-backend.js';
+import type { BackendRequest, CompletionFrame, ModelBackend } from './model-backend.js';
 import { ModelRegistry, type ProviderEntry } from './model-registry.js';
 import type { RouterEvents } from './router-events.js';
 
@@ -9,11 +9,11 @@ class ScriptedBackend implements ModelBackend {
   readonly kind = 'scripted';
   calls: BackendRequest[] = [];
   constructor(private readonly outcome: (n: number) => 'ok' | Error) {}
-  async complete(request: BackendRequest): Promise<ChatCompletion> {
+  async complete(request: BackendRequest): Promise<CompletionFrame> {
     this.calls.push(request);
     const o = this.outcome(this.calls.length);
     if (o instanceof Error) throw o;
-    return { id: 'x', object: 'chat.completion', created: 0, model: request.requestedModel, choices: [] };
+    return { completion: { id: 'x', object: 'chat.completion', created: 0, model: request.requestedModel, choices: [] } };
   }
   async *stream() {}
 }
@@ -22,7 +22,7 @@ const policy = { maxRetries: 2, retryBackoffMs: 1, cooldownAfterFailures: 2, coo
 const down = () => new UpstreamError({ provider: 'p', status: 503, message: 'down', retryable: true });
 const entry = (name: string, backend: ModelBackend): ProviderEntry => ({ name, backend, policy });
 const signal = new AbortController().signal;
-const body = { model: 'm', messages: [] };
+const body = { json: { model: 'm', messages: [] } };
 
 function setup(backends: Record<string, ModelBackend>, routes: ConstructorParameters<typeof ModelRegistry>[1]) {
   const events: string[] = [];
@@ -37,7 +37,7 @@ describe('CompletionRouter', () => {
     const a = new ScriptedBackend(() => 'ok');
     const b = new ScriptedBackend(() => 'ok');
     const { registry, router } = setup({ a, b }, [{ name: 'm', targets: [{ provider: 'a', weight: 3 }, { provider: 'b', weight: 1 }] }]);
-    for (let i = 0; i < 400; i++) await router.complete(registry.resolve('m'), body, undefined, signal);
+    for (let i = 0; i < 400; i++) await router.complete(registry.resolve('m'), body, signal);
     expect(a.calls.length / 400).toBeGreaterThan(0.65);
     expect(a.calls.length / 400).toBeLessThan(0.85);
   });
@@ -46,20 +46,22 @@ describe('CompletionRouter', () => {
     const full = new ScriptedBackend(() => new ApiError(503, 'no room', 'server_error', 'adapter_capacity', null, { 'retry-after': '1' }));
     const room = new ScriptedBackend(() => 'ok');
     const { registry, router, events } = setup({ full, room }, [{ name: 'm', targets: [{ provider: 'full', weight: 1000 }, { provider: 'room', weight: 1 }] }]);
-    for (let i = 0; i < 5; i++) await router.complete(registry.resolve('m'), body, undefined, signal);
+    for (let i = 0; i < 5; i++) await router.complete(registry.resolve('m'), body, signal);
     expect(room.calls).toHaveLength(5);
     // Never cooled down (it would be passed over after two failures), never counted as an upstream error or retry.
     expect(full.calls).toHaveLength(5);
     expect(events).toEqual([]);
     const alone = setup({ full }, [{ name: 'm', provider: 'full', targets: [{ provider: 'full', weight: 1 }] } as never]);
-    await expect(alone.router.complete(alone.registry.resolve('m'), body, undefined, signal)).rejects.toMatchObject({ status: 503, code: 'adapter_capacity' });
+    await expect(alone.router.complete(alone.registry.resolve('m'), body, signal)).rejects.toMatchObject({ status: 503, code: 'adapter_capacity' });
   });
 
   it('retries on another target, then cools a failing target down and passes it over', async () => {
     const bad = new ScriptedBackend(down);
     const good = new ScriptedBackend(() => 'ok');
     const { registry, router, events } = setup({ bad, good }, [{ name: 'm', targets: [{ provider: 'bad', weight: 1000 }, { provider: 'good', weight: 1 }] }]);
-    for (let i = 0; i < 20; i++) await router.complete(registry.resolve('m'), body, undefined, signal);
+    const served = new Set<string>();
+    for (let i = 0; i < 20; i++) served.add((await router.complete(registry.resolve('m'), body, signal)).provider);
+    expect(served).toEqual(new Set(['good']));
     expect(good.calls).toHaveLength(20);
     expect(bad.calls.length).toBe(2);
     expect(events).toContain('retry bad 5xx');
@@ -72,10 +74,23 @@ describe('CompletionRouter', () => {
       { name: 'm', targets: [{ provider: 'bad', weight: 1 }], fallbacks: ['s'] },
       { name: 's', targets: [{ provider: 'spare', weight: 1 }] },
     ]);
-    await expect(router.complete(registry.resolve('m'), body, undefined, signal)).rejects.toMatchObject({ status: 400 });
+    await expect(router.complete(registry.resolve('m'), body, signal)).rejects.toMatchObject({ status: 400 });
     expect(bad.calls).toHaveLength(1);
     expect(spare.calls).toHaveLength(0);
     expect(events).toEqual(['error bad 4xx']);
+  });
+
+  it('says which provider served: the fallback\'s, when the first model failed', async () => {
+    const bad = new ScriptedBackend(down);
+    const spare = new ScriptedBackend(() => 'ok');
+    const { registry, router, events } = setup({ bad, spare }, [
+      { name: 'm', targets: [{ provider: 'bad', weight: 1 }], fallbacks: ['s'] },
+      { name: 's', targets: [{ provider: 'spare', weight: 1 }] },
+    ]);
+    const served = await router.complete(registry.resolve('m'), body, signal);
+    expect(served.provider).toBe('spare');
+    expect(served.frame.completion.model).toBe('m');
+    expect(events).toContain('fallback m->s');
   });
 
   it('stops at once when the client aborts during a backoff', async () => {
@@ -84,7 +99,7 @@ describe('CompletionRouter', () => {
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(new Error('client left')), 50);
-    await expect(router.complete(registry.resolve('m'), body, undefined, controller.signal)).rejects.toThrow('client left');
+    await expect(router.complete(registry.resolve('m'), body, controller.signal)).rejects.toThrow('client left');
     expect(Date.now() - started).toBeLessThan(1000);
   });
 

@@ -1,7 +1,6 @@
 import { UpstreamError } from '../common/errors/api-error.js';
 import { afterFailedAttempt, errorKind, finalError, isFallbackWorthy } from '../common/errors/upstream-error-policy.js';
-import type { CompletionTrace } from './completion-trace.js';
-import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ChatRequestBody } from './model-backend.js';
+import type { BackendRequest, ChunkFrame, CompletionFrame, RequestBody } from './model-backend.js';
 import type { ModelRegistry, ResolvedModel, ResolvedTarget } from './model-registry.js';
 import type { RouterEvents } from './router-events.js';
 import { TargetHealth } from './target-health.js';
@@ -18,6 +17,18 @@ interface Tried<T> {
   target: ResolvedTarget;
 }
 
+/** A reply, and the provider whose answer it is. */
+export interface RoutedCompletion {
+  frame: CompletionFrame;
+  provider: string;
+}
+
+/** An open stream (its first chunk already there), and the provider it comes from. */
+export interface RoutedStream {
+  frames: AsyncIterator<ChunkFrame>;
+  provider: string;
+}
+
 /**
  * Runs a request against a resolved model: weighted targets, retries with exponential backoff and
  * jitter (honouring Retry-After), cool-down of failing targets, then fallbacks in order.
@@ -31,19 +42,18 @@ export class CompletionRouter {
     private readonly events: RouterEvents,
   ) {}
 
-  async complete(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}, mayUse: MayUse = ANY): Promise<ChatCompletion> {
-    const r = await this.run(model, signal, mayUse, (target) => target.provider.backend.complete(this.request(model, target, body, rawBody), signal));
-    trace.provider = r.target.provider.name;
-    return r.value;
+  async complete(model: ResolvedModel, body: RequestBody, signal: AbortSignal, mayUse: MayUse = ANY): Promise<RoutedCompletion> {
+    const { value, target } = await this.run(model, signal, mayUse, (target) => target.provider.backend.complete(this.request(model, target, body), signal));
+    return { frame: value, provider: target.provider.name };
   }
 
   /**
    * Opens a stream: retries and fallbacks happen here, until a target yields its first chunk. The
    * iterator returned hands that chunk over, then reads the backend's own iterator directly.
    */
-  async openStream(model: ResolvedModel, body: ChatRequestBody, rawBody: string | undefined, signal: AbortSignal, trace: CompletionTrace = {}, mayUse: MayUse = ANY): Promise<AsyncIterator<ChatCompletionChunk>> {
+  async openStream(model: ResolvedModel, body: RequestBody, signal: AbortSignal, mayUse: MayUse = ANY): Promise<RoutedStream> {
     const { value, target } = await this.run(model, signal, mayUse, async (target) => {
-      const iterator = target.provider.backend.stream(this.request(model, target, body, rawBody), signal)[Symbol.asyncIterator]();
+      const iterator = target.provider.backend.stream(this.request(model, target, body), signal)[Symbol.asyncIterator]();
       try {
         return { iterator, first: await iterator.next() };
       } catch (err) {
@@ -51,12 +61,11 @@ export class CompletionRouter {
         throw err;
       }
     });
-    trace.provider = target.provider.name;
-    return startingWith(value.first, value.iterator);
+    return { frames: startingWith(value.first, value.iterator), provider: target.provider.name };
   }
 
-  private request(model: ResolvedModel, target: ResolvedTarget, body: ChatRequestBody, rawBody: string | undefined): BackendRequest {
-    return { body, rawBody, requestedModel: model.requestedModel, model: target.model, adapter: target.adapter || undefined };
+  private request(model: ResolvedModel, target: ResolvedTarget, body: RequestBody): BackendRequest {
+    return { body, requestedModel: model.requestedModel, model: target.model, adapter: target.adapter || undefined };
   }
 
   private async run<T>(model: ResolvedModel, signal: AbortSignal, mayUse: MayUse, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T>> {

@@ -4,12 +4,20 @@ export type ChatMessage = Record<string, unknown> & { role?: unknown; content?: 
 /** The client's request body: open, so every field it sent is kept. */
 export type ChatRequestBody = Record<string, unknown> & { model: string; messages: ChatMessage[] };
 
+/**
+ * A request body and, when the transport kept it, the exact JSON text it arrived as: pass-through
+ * forwards `text` without serialising again. `text` is always `json`'s own text, so a step that
+ * changes the body builds a new `RequestBody` (without `text`) instead of editing this one.
+ */
+export interface RequestBody {
+  readonly json: ChatRequestBody;
+  readonly text?: string;
+}
+
 /** What a backend is asked to do. */
 export interface BackendRequest {
   /** The body exactly as the client sent it (unknown fields included). */
-  body: ChatRequestBody;
-  /** The body's JSON text as received, when the transport kept it: lets pass-through skip re-serialising. */
-  rawBody?: string;
+  body: RequestBody;
   /** The model name the client asked for; replies carry it back. */
   requestedModel: string;
   /** The model name the backend's own API expects. */
@@ -25,13 +33,6 @@ export interface CompletionUsage {
   [extra: string]: unknown;
 }
 
-/**
- * A reply's or chunk's exact JSON text, when a backend has it (a pass-through upstream's own text,
- * model name already in place): it is written as it is instead of being serialised again.
- * Whoever changes a reply or chunk after the backend deletes it.
- */
-export const JSON_TEXT: unique symbol = Symbol('jsonText');
-
 /** An OpenAI `chat.completion` object. */
 export interface ChatCompletion {
   id: string;
@@ -45,7 +46,6 @@ export interface ChatCompletion {
     logprobs: unknown;
   }[];
   usage?: CompletionUsage;
-  [JSON_TEXT]?: string;
   [extra: string]: unknown;
 }
 
@@ -62,8 +62,24 @@ export interface ChatCompletionChunk {
     logprobs?: unknown;
   }[];
   usage?: CompletionUsage | null;
-  [JSON_TEXT]?: string;
   [extra: string]: unknown;
+}
+
+/**
+ * What a backend hands on: the object and, when the backend has it, its exact JSON text (a
+ * pass-through upstream's own text, model name already in place), written as it is instead of
+ * being serialised again. `text` is always the object's own text: a step that changes the object
+ * builds a new frame without `text`; it never edits one.
+ */
+export interface CompletionFrame {
+  readonly completion: ChatCompletion;
+  readonly text?: string;
+}
+
+/** One streamed chunk, as a {@link CompletionFrame} is one reply. */
+export interface ChunkFrame {
+  readonly chunk: ChatCompletionChunk;
+  readonly text?: string;
 }
 
 /**
@@ -73,8 +89,8 @@ export interface ChatCompletionChunk {
 export interface ModelBackend {
   /** The provider type (`echo`, `openai`, `anthropic`, `llama-cpp`). */
   readonly kind: string;
-  complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion>;
-  stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk>;
+  complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame>;
+  stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame>;
   /** Whether the backend already holds this model ready (a loaded adapter): routing prefers it. */
   holds?(model: string): boolean;
   /** Models held ready beyond the configured names (loaded adapters), as backend model names. */
