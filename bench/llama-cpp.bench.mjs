@@ -10,7 +10,7 @@
 // A variant is an object { generate(messages, params) => Promise<{ tokens, ttftMs }>, close() } passed to runBench().
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -85,7 +85,7 @@ export async function backendVariant(modelPath, { threads, contextSize }) {
         model: 'tiny', messages, max_tokens: p.maxTokens, temperature: p.temperature, top_p: p.topP, top_k: p.topK, seed: p.seed,
         stream: true, stream_options: { include_usage: true },
       };
-      for await (const chunk of backend.stream({ body, requestedModel: 'tiny', model: 'tiny' }, signal)) {
+      for await (const { chunk } of backend.stream({ body: { json: body }, requestedModel: 'tiny', model: 'tiny' }, signal)) {
         if (ttftMs === undefined && chunk.choices[0]?.delta?.content) ttftMs = performance.now() - started;
         if (chunk.usage) tokens = chunk.usage.completion_tokens;
       }
@@ -225,12 +225,23 @@ export async function runBench(variants, { rounds = 9, warmup = 3, params = defa
   );
 }
 
+/**
+ * The GGUF generator the tests use (test/support/tiny-gguf.ts, a test tool kept out of dist/), compiled
+ * here with the project's own TypeScript: it imports only Node built-ins, so it runs as a data: module.
+ */
+async function importTinyGguf() {
+  const { default: ts } = await import('typescript');
+  const source = await readFile(join(here, '../test/support/tiny-gguf.ts'), 'utf8');
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023 } });
+  return import(`data:text/javascript,${encodeURIComponent(outputText)}`);
+}
+
 /** The model the >= 95% requirement is checked on: its token time is nearer a real model's. */
 const REQUIREMENT_MODEL = 'small';
 
 /** Measures one generated model: every variant on the same file, threads and sampling. */
 async function benchModel(shapeName, { threads, rounds, params, contextSize }) {
-  const { writeTinyGguf } = await import(pathToFileURL(join(here, '../dist/providers/llama-cpp/tiny-gguf.js')).href);
+  const { writeTinyGguf } = await importTinyGguf();
   const dir = await mkdtemp(join(tmpdir(), 'llama-cpp-bench-'));
   const modelPath = join(dir, `${shapeName}.gguf`);
   await writeTinyGguf(modelPath, { ...MODEL_SHAPES[shapeName], contextLength: contextSize });

@@ -1,20 +1,25 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { ApiError, UpstreamError, UpstreamTimeoutError } from '../src/common/errors/api-error.js';
 import { AnthropicBackend } from '../src/providers/anthropic/anthropic.backend.js';
-import type { BackendRequest, ChatCompletionChunk } from '../src/providers/model-backend.js';
+import { AnthropicProviderConfig } from '../src/providers/anthropic/anthropic.config.js';
+import type { BackendRequest, ChatCompletionChunk, ChunkFrame } from '../src/providers/model-backend.js';
 import { AnthropicMock, message, messageEvents, sendError, sendEvents, sendMessage, sleep } from './support/anthropic-mock.js';
 import { openAiSchemaErrors } from './support/openai-schemas.js';
 
 const API_KEY = 'sk-ant-mock-secret';
 
 function request(body: Record<string, unknown>, model = 'claude-sonnet-4-5'): BackendRequest {
-  return { body: { model: 'claude', messages: [{ role: 'user', content: 'Hi' }], ...body } as BackendRequest['body'], requestedModel: 'claude', model };
+  const json = { model: 'claude', messages: [{ role: 'user', content: 'Hi' }], ...body } as BackendRequest['body']['json'];
+  return { body: { json }, requestedModel: 'claude', model };
 }
 
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<{ chunks: ChatCompletionChunk[]; error?: unknown }> {
+/** The settings of an `anthropic` provider entry, its defaults filled in. */
+const config = (settings: Partial<AnthropicProviderConfig>): AnthropicProviderConfig => ({ ...new AnthropicProviderConfig(), ...settings });
+
+async function collect(stream: AsyncIterable<ChunkFrame>): Promise<{ chunks: ChatCompletionChunk[]; error?: unknown }> {
   const chunks: ChatCompletionChunk[] = [];
   try {
-    for await (const c of stream) chunks.push(c);
+    for await (const { chunk } of stream) chunks.push(chunk);
   } catch (error) {
     return { chunks, error };
   }
@@ -33,7 +38,7 @@ describe('the anthropic backend against a local Messages API', () => {
 
   beforeAll(async () => {
     await mock.start();
-    backend = new AnthropicBackend({ name: 'claude', baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 4096, timeoutMs: 1000 });
+    backend = new AnthropicBackend('claude', config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 4096, timeoutMs: 1000 }));
     Logger.overrideLogger({ log() {}, error() {}, warn: (m: unknown) => void warnings.push(String(m)) });
   });
   afterAll(async () => {
@@ -48,7 +53,7 @@ describe('the anthropic backend against a local Messages API', () => {
   });
 
   it('answers a text reply as a chat.completion for the requested model', async () => {
-    const reply = await backend.complete(request({}), signal);
+    const { completion: reply } = await backend.complete(request({}), signal);
     expect(reply).toMatchObject({
       object: 'chat.completion',
       model: 'claude',
@@ -120,7 +125,7 @@ describe('the anthropic backend against a local Messages API', () => {
     const parameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
     const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather forecast', parameters } }];
     const ask = [{ role: 'user', content: 'Weather in Paris?' }];
-    const first = await backend.complete(request({ messages: ask, tools, tool_choice: 'required', parallel_tool_calls: false }), signal);
+    const { completion: first } = await backend.complete(request({ messages: ask, tools, tool_choice: 'required', parallel_tool_calls: false }), signal);
 
     expect(mock.calls[0].json.tools).toEqual([{ name: 'get_weather', description: 'Weather forecast', input_schema: parameters }]);
     expect(mock.calls[0].json.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
@@ -130,7 +135,7 @@ describe('the anthropic backend against a local Messages API', () => {
     expect(openAiSchemaErrors('CreateChatCompletionResponse', first)).toEqual([]);
 
     mock.reset((call, res) => sendMessage(res, message(call.json.model, [{ type: 'text', text: 'Sunny, 21°C.' }])));
-    const second = await backend.complete(
+    const { completion: second } = await backend.complete(
       request({ messages: [...ask, assistant, { role: 'tool', tool_call_id: 'toolu_01Weather', content: '{"sky":"sunny","temp":21}' }], tools, tool_choice: { type: 'function', function: { name: 'get_weather' } } }),
       signal,
     );
@@ -152,7 +157,7 @@ describe('the anthropic backend against a local Messages API', () => {
   });
 
   it('clamps temperature, ignores settings Anthropic lacks, and logs a warning instead of failing', async () => {
-    const reply = await backend.complete(request({ temperature: 1.5, n: 3, seed: 42 }), signal);
+    const { completion: reply } = await backend.complete(request({ temperature: 1.5, n: 3, seed: 42 }), signal);
     expect(reply.choices).toHaveLength(1);
     expect(mock.calls[0].json).toMatchObject({ temperature: 1 });
     expect(mock.calls[0].json).not.toHaveProperty('n');
@@ -220,10 +225,10 @@ describe('the anthropic backend against a local Messages API', () => {
       const msg = message(call.json.model, [{ type: 'text', text: 'One two' }], reason);
       return call.json.stream ? sendEvents(res, messageEvents(msg)) : sendMessage(res, msg);
     });
-    const stopped = await backend.complete(request({ stop: '###' }), signal);
+    const { completion: stopped } = await backend.complete(request({ stop: '###' }), signal);
     expect(mock.calls[0].json.stop_sequences).toEqual(['###']);
     expect(stopped.choices[0].finish_reason).toBe('stop');
-    const cut = await backend.complete(request({ max_completion_tokens: 2 }), signal);
+    const { completion: cut } = await backend.complete(request({ max_completion_tokens: 2 }), signal);
     expect(mock.calls[1].json.max_tokens).toBe(2);
     expect(cut.choices[0].finish_reason).toBe('length');
     expect(finishReason((await collect(backend.stream(request({ stream: true, stop: ['###'] }), signal))).chunks)).toBe('stop');
@@ -276,8 +281,8 @@ describe('the anthropic backend against a local Messages API', () => {
     mock.reset((call, res) => sendEvents(res, messageEvents(message(call.json.model, [{ type: 'text', text: 'A long story that never ends' }])).slice(0, 5), { end: false }));
     const controller = new AbortController();
     const it = backend.stream(request({ stream: true }), controller.signal)[Symbol.asyncIterator]();
-    expect((await it.next()).value?.choices[0].delta.role).toBe('assistant');
-    expect((await it.next()).value?.choices[0].delta.content).toBe('A lon');
+    expect((await it.next()).value?.chunk.choices[0].delta.role).toBe('assistant');
+    expect((await it.next()).value?.chunk.choices[0].delta.content).toBe('A lon');
     const call = mock.calls[0];
     expect(call.closedAt).toBeUndefined();
     const abortedAt = Date.now();
@@ -301,7 +306,7 @@ describe('the anthropic backend against a local Messages API', () => {
   });
 
   it('gives up with a timeout when the upstream stays silent past timeoutMs', async () => {
-    const impatient = new AnthropicBackend({ name: 'slow', baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 150 });
+    const impatient = new AnthropicBackend('slow', config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 150 }));
     try {
       mock.reset(() => undefined);
       const started = Date.now();
@@ -318,12 +323,12 @@ describe('the anthropic backend against a local Messages API', () => {
   });
 
   it('does not count a slow reader against the deadline: a healthy stream read with pauses longer than timeoutMs completes', async () => {
-    const patient = new AnthropicBackend({ name: 'patient', baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 300 });
+    const patient = new AnthropicBackend('patient', config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 300 }));
     try {
       mock.reset((call, res) => sendEvents(res, messageEvents(message(call.json.model, [{ type: 'text', text: 'a steady stream of text' }])), { gapMs: 100 }));
       const chunks: ChatCompletionChunk[] = [];
       // The upstream keeps sending while the reader is away (as when a client's socket is full): its events wait, unread.
-      for await (const c of patient.stream(request({ stream: true }), signal)) if (chunks.push(c) === 2) await sleep(900);
+      for await (const { chunk } of patient.stream(request({ stream: true }), signal)) if (chunks.push(chunk) === 2) await sleep(900);
       expect(text(chunks)).toBe('a steady stream of text');
       expect(finishReason(chunks)).toBe('stop');
     } finally {

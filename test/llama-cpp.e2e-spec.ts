@@ -7,10 +7,10 @@ import { Ajv } from 'ajv';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { ModelRegistry } from '../src/providers/model-registry.js';
-import { writeTinyGguf } from '../src/providers/llama-cpp/tiny-gguf.js';
 import { authHeaders, KEY, post, startApp, type RunningApp } from './support/app.js';
 import { writeConfig } from './support/config-file.js';
 import { openAiSchemaErrors } from './support/openai-schemas.js';
+import { writeTinyGguf } from './support/tiny-gguf.js';
 
 const MODEL = 'tiny-chat';
 const MAIN = new URL('../dist/main.js', import.meta.url).pathname;

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
-import { OpenAiCompatibleBackend } from '../src/providers/openai-compatible/openai-compatible.backend.js';
 import type { BackendRequest, ChatCompletionChunk } from '../src/providers/model-backend.js';
+import { OpenAiCompatibleBackend } from '../src/providers/openai-compatible/openai-compatible.backend.js';
+import { OpenAiProviderConfig } from '../src/providers/openai-compatible/openai-compatible.config.js';
 import type { RouterEvents } from '../src/providers/router-events.js';
 import { KEY, authHeaders, post, sseData, startApp, type RunningApp } from './support/app.js';
 import { writeConfig } from './support/config-file.js';
@@ -353,7 +354,7 @@ describe('the openai backend on its own', () => {
 
   beforeAll(async () => {
     await vllm.start();
-    backend = new OpenAiCompatibleBackend({ name: 'vllm', baseURL: vllm.baseURL, timeoutMs: 300 }, quiet);
+    backend = new OpenAiCompatibleBackend('vllm', { ...new OpenAiProviderConfig(), baseURL: vllm.baseURL, timeoutMs: 300 }, quiet);
   });
   afterAll(async () => {
     await vllm.stop();
@@ -364,9 +365,10 @@ describe('the openai backend on its own', () => {
     const words = ['a ', 'steady ', 'stream ', 'of ', 'text ', 'that ', 'keeps ', 'coming'];
     vllm.reset((req, res) => streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), ...words.map((w) => chunk(req.json.model, { content: w })), chunk(req.json.model, {}, 'stop')], { gapMs: 100 }));
     const chunks: ChatCompletionChunk[] = [];
-    const request = { body: { model: 'qwen', messages: [{ role: 'user', content: 'hi' }], stream: true } as BackendRequest['body'], requestedModel: 'qwen', model: 'qwen' };
+    const json = { model: 'qwen', messages: [{ role: 'user', content: 'hi' }], stream: true };
+    const request: BackendRequest = { body: { json }, requestedModel: 'qwen', model: 'qwen' };
     // The upstream keeps sending while the reader is away (as when a client's socket is full): its events wait, unread.
-    for await (const c of backend.stream(request, new AbortController().signal)) if (chunks.push(c) === 2) await sleep(900);
+    for await (const { chunk } of backend.stream(request, new AbortController().signal)) if (chunks.push(chunk) === 2) await sleep(900);
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(words.join(''));
     expect(chunks.at(-1)?.choices[0].finish_reason).toBe('stop');
   });

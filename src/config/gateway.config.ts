@@ -3,7 +3,8 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { type GatewayConfig, ModelConfig, PROVIDER_CLASSES, type ProviderConfig } from './gateway-config.schema.js';
+import { BACKEND_TYPES, type ProviderConfig } from '../providers/backend.factory.js';
+import { type GatewayConfig, ModelConfig } from './gateway-config.schema.js';
 
 /** Without CONFIG_FILE: the embedded echo backend (and LOCAL_MODEL_PATH's model as `local`, when set). */
 export function defaultGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
@@ -60,9 +61,9 @@ export function validateGatewayConfig(raw: unknown, source: string): GatewayConf
   else {
     for (const [name, value] of Object.entries(root.providers as Record<string, unknown>)) {
       const type = (value as { type?: unknown } | null)?.type;
-      const cls = PROVIDER_CLASSES[type as keyof typeof PROVIDER_CLASSES];
+      const cls = BACKEND_TYPES[type as keyof typeof BACKEND_TYPES]?.config;
       if (!cls) {
-        problems.push(`providers.${name}.type: must be one of ${Object.keys(PROVIDER_CLASSES).join(', ')}`);
+        problems.push(`providers.${name}.type: must be one of ${Object.keys(BACKEND_TYPES).join(', ')}`);
         continue;
       }
       providers[name] = validated(cls as new () => ProviderConfig, value, `providers.${name}`, problems);

@@ -1,35 +1,47 @@
-import type { ProviderConfig } from '../config/gateway-config.schema.js';
-import { AnthropicBackend } from './anthropic/anthropic.backend.js';
-import { EchoBackend } from './echo/echo.backend.js';
+import * as anthropic from './anthropic/anthropic.backend.js';
+import { AnthropicProviderConfig } from './anthropic/anthropic.config.js';
+import * as echo from './echo/echo.backend.js';
+import { EchoProviderConfig } from './echo/echo.config.js';
+import { RemoteProviderConfig } from './http/remote-provider.config.js';
+import { LlamaCppProviderConfig } from './llama-cpp/llama-cpp.config.js';
 import type { ModelBackend } from './model-backend.js';
 import { NO_RETRIES, type RetryPolicy } from './model-registry.js';
+import * as openai from './openai-compatible/openai-compatible.backend.js';
+import { OpenAiProviderConfig } from './openai-compatible/openai-compatible.config.js';
 import type { RouterEvents } from './router-events.js';
-import { OpenAiCompatibleBackend } from './openai-compatible/openai-compatible.backend.js';
 
-/** Builds the backend a provider entry describes: one line per backend type. */
+/** A backend type: the settings of its provider entries (validated at start) and how to build one. */
+export interface BackendType<C extends { type: string }> {
+  config: new () => C;
+  create(name: string, config: C, events: RouterEvents): ModelBackend | Promise<ModelBackend>;
+}
+
+const backendType = <C extends { type: string }>(type: BackendType<C>): BackendType<C> => type;
+
+/** Every backend type, by the `type` a provider entry names (in the order config errors list them). */
+export const BACKEND_TYPES = {
+  openai: backendType({ config: OpenAiProviderConfig, create: openai.create }),
+  anthropic: backendType({ config: AnthropicProviderConfig, create: anthropic.create }),
+  echo: backendType({ config: EchoProviderConfig, create: echo.create }),
+  // Loaded lazily: node-llama-cpp is only imported when a local model is configured.
+  'llama-cpp': backendType({
+    config: LlamaCppProviderConfig,
+    create: async (name, config) => (await import('./llama-cpp/llama-cpp.backend.js')).create(name, config),
+  }),
+};
+
+/** A provider entry's settings, of whichever backend type it names. */
+export type ProviderConfig = { [K in keyof typeof BACKEND_TYPES]: InstanceType<(typeof BACKEND_TYPES)[K]['config']> }[keyof typeof BACKEND_TYPES];
+
+/** Builds the backend a provider entry describes. */
 export async function createBackend(name: string, config: ProviderConfig, events: RouterEvents): Promise<ModelBackend> {
-  switch (config.type) {
-    case 'echo':
-      return new EchoBackend();
-    case 'openai':
-      return new OpenAiCompatibleBackend(
-        { name, baseURL: config.baseURL, apiKey: config.apiKey, timeoutMs: config.timeoutMs, headers: config.headers, maxResponseBytes: config.maxResponseBytes, adapters: config.adapters },
-        events,
-      );
-    case 'anthropic':
-      return new AnthropicBackend({ name, baseURL: config.baseURL, apiKey: config.apiKey, version: config.version, defaultMaxTokens: config.defaultMaxTokens, timeoutMs: config.timeoutMs, headers: config.headers });
-    case 'llama-cpp': {
-      // Loaded lazily: node-llama-cpp is only imported when a local model is configured.
-      const { LlamaCppBackend } = await import('./llama-cpp/llama-cpp.backend.js');
-      const { modelPath, contextSize, threads, gpu, parallel, maxQueue } = config;
-      return LlamaCppBackend.load({ modelPath, contextSize, threads, gpu, parallel, maxQueue });
-    }
-  }
+  const type = BACKEND_TYPES[config.type] as BackendType<ProviderConfig>;
+  return type.create(name, config, events);
 }
 
 /** The retry and cool-down settings of a provider (local backends are never retried). */
 export function retryPolicy(config: ProviderConfig): RetryPolicy {
-  if (config.type !== 'openai' && config.type !== 'anthropic') return NO_RETRIES;
+  if (!(config instanceof RemoteProviderConfig)) return NO_RETRIES;
   const { maxRetries, retryBackoffMs, cooldownAfterFailures, cooldownMs } = config;
   return { maxRetries, retryBackoffMs, cooldownAfterFailures, cooldownMs };
 }

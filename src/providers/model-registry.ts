@@ -1,6 +1,6 @@
 import { UnknownModelError } from '../common/errors/api-error.js';
 import type { ModelBackend } from './model-backend.js';
-import { isCheckpointName, parseCheckpoint } from './openai-compatible/checkpoint-name.js';
+import { isCheckpointName, parseCheckpoint } from './checkpoint-name.js';
 
 /** How a provider is retried and cooled down. */
 export interface RetryPolicy {

@@ -3,6 +3,7 @@ import { isCredentialFailure, isRetryableStatus } from '../../common/errors/upst
 import { completionId, unixSeconds } from '../../common/ids.js';
 import { upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import type { ChatCompletion, CompletionUsage } from '../model-backend.js';
+import { chatCompletion } from '../openai-format.js';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
 
 /** Anthropic's token counts (a message's `usage`, or the running counts of a stream). */
@@ -52,14 +53,8 @@ export function toChatCompletion(message: AnthropicMessage, requestedModel: stri
   }
   const reply: ChatCompletion['choices'][number]['message'] = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null, refusal: null };
   if (toolCalls.length > 0) reply.tool_calls = toolCalls;
-  return {
-    id: typeof message.id === 'string' ? message.id : completionId(),
-    object: 'chat.completion',
-    created: unixSeconds(),
-    model: requestedModel,
-    choices: [{ index: 0, message: reply, finish_reason: mapAnthropicStopReason(message.stop_reason), logprobs: null }],
-    usage: toUsage(message.usage),
-  };
+  const id = typeof message.id === 'string' ? message.id : completionId();
+  return chatCompletion(id, unixSeconds(), requestedModel, reply, mapAnthropicStopReason(message.stop_reason), toUsage(message.usage));
 }
 
 /** The status an Anthropic error type stands for when it arrives inside a stream (no HTTP status left to read). */

@@ -1,5 +1,6 @@
 import { completionId, unixSeconds } from '../../common/ids.js';
 import type { ChatCompletionChunk } from '../model-backend.js';
+import { chatChunk, usageChunk } from '../openai-format.js';
 import { anthropicStreamError, toUsage, type AnthropicErrorBody, type AnthropicUsage } from './anthropic-reply.mapper.js';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
 
@@ -102,11 +103,11 @@ export class AnthropicStreamMapper {
     this.stopped = true;
     const out: ChatCompletionChunk[] = [];
     if (!this.finishSent) out.push(this.chunk({}, 'stop'));
-    if (this.options.includeUsage) out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.options.model, choices: [], usage: toUsage(this.usage) });
+    if (this.options.includeUsage) out.push(usageChunk(this.id, this.created, this.options.model, toUsage(this.usage)));
     return out;
   }
 
   private chunk(delta: Record<string, unknown>, finishReason: string | null = null): ChatCompletionChunk {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.options.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] };
+    return chatChunk(this.id, this.created, this.options.model, delta, finishReason);
   }
 }

@@ -8,26 +8,12 @@ import { readSseData } from '../http/sse-reader.js';
 import { UpstreamCall } from '../http/upstream-call.js';
 import { fromTransportError } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
-import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
+import type { BackendRequest, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
+import { includesUsage } from '../openai-format.js';
 import { anthropicHttpError, isAnthropicMessage, toChatCompletion } from './anthropic-reply.mapper.js';
 import { AnthropicStreamMapper, type AnthropicStreamEvent } from './anthropic-stream.mapper.js';
+import type { AnthropicProviderConfig } from './anthropic.config.js';
 import { toAnthropicRequest } from './anthropic.mapper.js';
-
-export interface AnthropicOptions {
-  /** The provider's name in the config (for messages and metrics). */
-  name: string;
-  /** Origin (and optional path prefix) of the API; requests go to `{baseURL}/v1/messages`. */
-  baseURL: string;
-  apiKey?: string;
-  /** The `anthropic-version` header. */
-  version: string;
-  /** `max_tokens` when the client sets none (Anthropic requires one). */
-  defaultMaxTokens: number;
-  /** Deadline for a whole non-streamed reply, and for the silence between streamed events (`ping` events and comments do not count). */
-  timeoutMs: number;
-  /** Extra headers sent upstream (e.g. `anthropic-beta`). */
-  headers?: Record<string, string>;
-}
 
 const ERROR_BODY_LIMIT = 1024 * 1024;
 const REPLY_BODY_LIMIT = 64 * 1024 * 1024;
@@ -40,17 +26,21 @@ export class AnthropicBackend implements ModelBackend {
   private readonly path: string;
   private readonly logger: Logger;
 
-  constructor(private readonly options: AnthropicOptions) {
-    this.target = createUpstreamPool(options.baseURL);
+  /** `name` is the provider's name in the config (for messages and metrics). */
+  constructor(
+    private readonly name: string,
+    private readonly config: AnthropicProviderConfig,
+  ) {
+    this.target = createUpstreamPool(config.baseURL);
     this.path = `${this.target.basePath}/v1/messages`;
-    this.headers = { ...options.headers, 'content-type': 'application/json', 'anthropic-version': options.version };
-    if (options.apiKey) this.headers['x-api-key'] = options.apiKey;
-    this.logger = new Logger(`AnthropicBackend(${options.name})`);
+    this.headers = { ...config.headers, 'content-type': 'application/json', 'anthropic-version': config.version };
+    if (config.apiKey) this.headers['x-api-key'] = config.apiKey;
+    this.logger = new Logger(`AnthropicBackend(${name})`);
   }
 
-  async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
+  async complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame> {
     const body = this.upstreamBody(request, false);
-    const deadline = new Deadline(this.options.timeoutMs);
+    const deadline = new Deadline(this.config.timeoutMs);
     try {
       const call = await this.send(body, signal, deadline);
       deadline.bound(call);
@@ -63,19 +53,18 @@ export class AnthropicBackend implements ModelBackend {
         throw this.invalidReply('is not valid JSON');
       }
       if (!isAnthropicMessage(reply)) throw this.invalidReply('is not a message');
-      return toChatCompletion(reply, request.requestedModel);
+      return { completion: toChatCompletion(reply, request.requestedModel) };
     } catch (err) {
-      throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
+      throw fromTransportError(this.name, err, signal, this.config.timeoutMs);
     } finally {
       deadline.dispose();
     }
   }
 
-  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk> {
+  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame> {
     const body = this.upstreamBody(request, true);
-    const options = request.body.stream_options as { include_usage?: unknown } | null | undefined;
-    const mapper = new AnthropicStreamMapper({ provider: this.options.name, model: request.requestedModel, includeUsage: options?.include_usage === true });
-    const deadline = new Deadline(this.options.timeoutMs);
+    const mapper = new AnthropicStreamMapper({ provider: this.name, model: request.requestedModel, includeUsage: includesUsage(request.body.json) });
+    const deadline = new Deadline(this.config.timeoutMs);
     let call: UpstreamCall | undefined;
     let completed = false;
     try {
@@ -94,7 +83,7 @@ export class AnthropicBackend implements ModelBackend {
         // comment it does not reset the deadline. A model that thinks streams thinking deltas, which do; a longer
         // expected pause (server tools) is what a larger timeoutMs is for.
         if (event?.type !== 'ping') deadline.beat();
-        for (const chunk of mapper.map(event)) yield chunk;
+        for (const chunk of mapper.map(event)) yield { chunk };
         if (mapper.done) {
           completed = true;
           return;
@@ -102,7 +91,7 @@ export class AnthropicBackend implements ModelBackend {
       }
       throw this.invalidReply('ended the stream before message_stop');
     } catch (err) {
-      throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
+      throw fromTransportError(this.name, err, signal, this.config.timeoutMs);
     } finally {
       deadline.dispose();
       call?.release(completed);
@@ -121,7 +110,7 @@ export class AnthropicBackend implements ModelBackend {
   /** The Anthropic request body; settings it cannot honour are logged, not refused. */
   private upstreamBody(request: BackendRequest, stream: boolean): string {
     try {
-      const { request: body, warnings } = toAnthropicRequest(request.body, { model: request.model, defaultMaxTokens: this.options.defaultMaxTokens, stream });
+      const { request: body, warnings } = toAnthropicRequest(request.body.json, { model: request.model, defaultMaxTokens: this.config.defaultMaxTokens, stream });
       if (warnings.length > 0) this.logger.warn(`${request.requestedModel}: ${warnings.join('; ')}`);
       return JSON.stringify(body);
     } catch (err) {
@@ -137,12 +126,17 @@ export class AnthropicBackend implements ModelBackend {
     if (call.statusCode >= 400) {
       deadline.bound(call);
       const { text } = await readText(call, ERROR_BODY_LIMIT);
-      throw anthropicHttpError(this.options.name, call.statusCode, call.headers, text, this.options.apiKey ? [this.options.apiKey] : []);
+      throw anthropicHttpError(this.name, call.statusCode, call.headers, text, this.config.apiKey ? [this.config.apiKey] : []);
     }
     return call;
   }
 
   private invalidReply(what: string): UpstreamError {
-    return new UpstreamError({ provider: this.options.name, status: 502, message: `The upstream '${this.options.name}' reply ${what}.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
+    return new UpstreamError({ provider: this.name, status: 502, message: `The upstream '${this.name}' reply ${what}.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
   }
+}
+
+/** Builds the backend of an `anthropic` provider entry. */
+export function create(name: string, config: AnthropicProviderConfig): ModelBackend {
+  return new AnthropicBackend(name, config);
 }

@@ -1,6 +1,7 @@
 import { ApiError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import type { ChatMessage } from '../model-backend.js';
+import { messageText } from '../openai-format.js';
 
 /** One content block of an Anthropic message (text, image, tool_use, tool_result). */
 export type AnthropicBlock = Record<string, unknown> & { type: string };
@@ -47,16 +48,13 @@ function isPart(part: unknown): part is Record<string, unknown> & { type?: unkno
   return !!part && typeof part === 'object';
 }
 
-/** A content that may only hold text (string, or text parts), as one string. */
+/** A content that may only hold text (string, or text and refusal parts), as one string. */
 function textOf(content: unknown, where: string, warnings: string[]): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  const texts: string[] = [];
-  content.forEach((part, j) => {
-    if (isPart(part) && (part.type === 'text' || part.type === 'refusal')) texts.push(String(part.text ?? part.refusal ?? ''));
-    else warnings.push(`${where}.content[${j}] ignored (only text is supported here)`);
+  return messageText(content, '\n\n', (part, j) => {
+    if (isPart(part) && (part.type === 'text' || part.type === 'refusal')) return String(part.text ?? part.refusal ?? '');
+    warnings.push(`${where}.content[${j}] ignored (only text is supported here)`);
+    return undefined;
   });
-  return texts.join('\n\n');
 }
 
 function userBlocks(content: unknown, i: number, warnings: string[]): AnthropicBlock[] {

@@ -1,16 +1,16 @@
-import type { ChatCompletionChunk } from '../model-backend.js';
+import type { ChatCompletionChunk, ChunkFrame } from '../model-backend.js';
 import { EchoBackend } from './echo.backend.js';
 
 const request = (body: Record<string, unknown>) => ({
-  body: { model: 'echo', messages: [], ...body } as never,
+  body: { json: { model: 'echo', messages: [], ...body } as never },
   requestedModel: 'echo',
   model: 'echo',
 });
 const signal = new AbortController().signal;
 
-async function collect(it: AsyncIterable<ChatCompletionChunk>) {
+async function collect(it: AsyncIterable<ChunkFrame>) {
   const out: ChatCompletionChunk[] = [];
-  for await (const c of it) out.push(c);
+  for await (const { chunk } of it) out.push(chunk);
   return out;
 }
 
@@ -24,20 +24,20 @@ describe('EchoBackend', () => {
   ];
 
   it('answers with the last user message text and counts words as tokens', async () => {
-    const r = await echo.complete(request({ messages }), signal);
+    const { completion: r } = await echo.complete(request({ messages }), signal);
     expect(r.choices[0].message.content).toBe('hello big world');
     expect(r.choices[0].finish_reason).toBe('stop');
     expect(r.usage).toEqual({ prompt_tokens: 8, completion_tokens: 3, total_tokens: 11 });
   });
 
   it('is deterministic apart from id and time', async () => {
-    const a = await echo.complete(request({ messages }), signal);
-    const b = await echo.complete(request({ messages }), signal);
+    const { completion: a } = await echo.complete(request({ messages }), signal);
+    const { completion: b } = await echo.complete(request({ messages }), signal);
     expect({ ...a, id: 0, created: 0 }).toEqual({ ...b, id: 0, created: 0 });
   });
 
   it('stops at max_tokens with finish_reason length', async () => {
-    const r = await echo.complete(request({ messages, max_tokens: 2 }), signal);
+    const { completion: r } = await echo.complete(request({ messages, max_tokens: 2 }), signal);
     expect(r.choices[0].message.content).toBe('hello big');
     expect(r.choices[0].finish_reason).toBe('length');
   });

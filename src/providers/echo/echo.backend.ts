@@ -1,5 +1,7 @@
 import { completionId, unixSeconds } from '../../common/ids.js';
-import type { BackendRequest, ChatCompletion, ChatCompletionChunk, CompletionUsage, ModelBackend } from '../model-backend.js';
+import type { BackendRequest, ChunkFrame, CompletionFrame, CompletionUsage, ModelBackend } from '../model-backend.js';
+import { chatChunk, chatCompletion, includesUsage, usageChunk } from '../openai-format.js';
+import type { EchoProviderConfig } from './echo.config.js';
 import { countTokens, lastUserText, maxTokens, promptTokens, tokens } from './echo.mapper.js';
 
 interface EchoAnswer {
@@ -17,58 +19,37 @@ interface EchoAnswer {
 export class EchoBackend implements ModelBackend {
   readonly kind = 'echo';
 
-  async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
+  async complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame> {
     signal.throwIfAborted();
     const answer = this.answer(request);
-    return {
-      id: completionId(),
-      object: 'chat.completion',
-      created: unixSeconds(),
-      model: request.requestedModel,
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content: answered(answer), refusal: null },
-          finish_reason: answer.finishReason,
-          logprobs: null,
-        },
-      ],
-      usage: answer.usage,
-    };
+    const message = { role: 'assistant' as const, content: answered(answer), refusal: null };
+    return { completion: chatCompletion(completionId(), unixSeconds(), request.requestedModel, message, answer.finishReason, answer.usage) };
   }
 
-  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk> {
+  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame> {
     const answer = this.answer(request);
     const id = completionId();
     const created = unixSeconds();
-    const chunk = (delta: Record<string, unknown>, finish: string | null): ChatCompletionChunk => ({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model: request.requestedModel,
-      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
-    });
-    yield chunk({ role: 'assistant', content: '' }, null);
+    const model = request.requestedModel;
+    yield { chunk: chatChunk(id, created, model, { role: 'assistant', content: '' }, null) };
     // Tokens are made one at a time: a long message is never held twice over as a list of words.
     let sent = 0;
     for (const token of tokens(answer.text)) {
       if (sent++ === answer.count) break;
       signal.throwIfAborted();
-      yield chunk({ content: token }, null);
+      yield { chunk: chatChunk(id, created, model, { content: token }, null) };
     }
-    yield chunk({}, answer.finishReason);
-    const options = request.body.stream_options as { include_usage?: unknown } | null | undefined;
-    if (options?.include_usage === true) {
-      yield { id, object: 'chat.completion.chunk', created, model: request.requestedModel, choices: [], usage: answer.usage };
-    }
+    yield { chunk: chatChunk(id, created, model, {}, answer.finishReason) };
+    if (includesUsage(request.body.json)) yield { chunk: usageChunk(id, created, model, answer.usage) };
   }
 
   private answer(request: BackendRequest): EchoAnswer {
-    const text = lastUserText(request.body.messages);
+    const body = request.body.json;
+    const text = lastUserText(body.messages);
     const all = countTokens(text);
-    const limit = maxTokens(request.body);
+    const limit = maxTokens(body);
     const count = limit !== undefined && all > limit ? limit : all;
-    const prompt = promptTokens(request.body.messages);
+    const prompt = promptTokens(body.messages);
     return {
       text,
       count,
@@ -76,6 +57,11 @@ export class EchoBackend implements ModelBackend {
       usage: { prompt_tokens: prompt, completion_tokens: count, total_tokens: prompt + count },
     };
   }
+}
+
+/** Builds the echo backend of a provider entry. */
+export function create(_name: string, _config: EchoProviderConfig): ModelBackend {
+  return new EchoBackend();
 }
 
 /** The first `count` tokens of the answer's text, joined (the whole text when none are cut). */

@@ -1,23 +1,13 @@
 import type { ChatMessage } from '../model-backend.js';
+import { messageText } from '../openai-format.js';
 
-/** The text of a message's content: a string, or the `text` of its text parts joined. */
-export function messageText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  let text = '';
-  for (const part of content) {
-    if (part && typeof part === 'object' && (part as { type?: unknown }).type === 'text') {
-      const t = (part as { text?: unknown }).text;
-      if (typeof t === 'string') text += (text ? ' ' : '') + t;
-    }
-  }
-  return text;
-}
+/** Text parts are joined with a space: echo answers them as words. */
+const PART_SEPARATOR = ' ';
 
 /** What echo answers: the text of the last user message, or '' when there is none. */
 export function lastUserText(messages: ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i]?.role === 'user') return messageText(messages[i].content);
+    if (messages[i]?.role === 'user') return messageText(messages[i].content, PART_SEPARATOR);
   }
   return '';
 }
@@ -66,7 +56,7 @@ export function countTokens(text: string): number {
 /** Prompt tokens: the words of every message's text content. */
 export function promptTokens(messages: ChatMessage[]): number {
   let n = 0;
-  for (const m of messages) n += countTokens(messageText(m?.content));
+  for (const m of messages) n += countTokens(messageText(m?.content, PART_SEPARATOR));
   return n;
 }
 

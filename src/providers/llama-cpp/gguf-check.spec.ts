@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeTinyGguf } from '../../../test/support/tiny-gguf.js';
 import { ggufProblem } from './gguf-check.js';
-import { writeTinyGguf } from './tiny-gguf.js';
 
 describe('ggufProblem', () => {
   let dir: string;

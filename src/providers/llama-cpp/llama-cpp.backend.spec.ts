@@ -3,21 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { Ajv } from 'ajv';
+import { writeTinyGguf } from '../../../test/support/tiny-gguf.js';
 import { OverloadedError } from '../../common/errors/api-error.js';
-import type { BackendRequest, ChatCompletionChunk } from '../model-backend.js';
+import type { BackendRequest, ChatCompletionChunk, ChunkFrame } from '../model-backend.js';
 import { LlamaCppBackend, LlamaCppLoadError } from './llama-cpp.backend.js';
-import { writeTinyGguf } from './tiny-gguf.js';
 
 const request = (body: Record<string, unknown>): BackendRequest => ({
-  body: { model: 'tiny', messages: [{ role: 'user', content: 'hello the world' }], ...body },
+  body: { json: { model: 'tiny', messages: [{ role: 'user', content: 'hello the world' }], ...body } },
   requestedModel: 'tiny-requested',
   model: 'tiny',
 });
 const never = new AbortController().signal;
 
-async function collect(it: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+async function collect(it: AsyncIterable<ChunkFrame>): Promise<ChatCompletionChunk[]> {
   const out: ChatCompletionChunk[] = [];
-  for await (const c of it) out.push(c);
+  for await (const { chunk } of it) out.push(chunk);
   return out;
 }
 
@@ -83,7 +83,7 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
   });
 
   it('answers a chat.completion through the model’s chat template with real token counts', async () => {
-    const r = await backend.complete(request({ max_tokens: 24, seed: 1 }), never);
+    const { completion: r } = await backend.complete(request({ max_tokens: 24, seed: 1 }), never);
     expect(r).toMatchObject({ object: 'chat.completion', model: 'tiny-requested', choices: [{ index: 0, logprobs: null }] });
     expect(r.id).toMatch(/^chatcmpl-/);
     const { message, finish_reason } = r.choices[0];
@@ -110,7 +110,7 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
     expect(chunks.at(-2)!.choices[0]).toMatchObject({ delta: {}, finish_reason: 'length' });
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 20, total_tokens: chunks.at(-1)!.usage!.prompt_tokens + 20 } });
     // The same seed through complete() gives the same text the stream carried.
-    const full = await backend.complete(request(body), never);
+    const { completion: full } = await backend.complete(request(body), never);
     expect(contentOf(chunks)).toBe(full.choices[0].message.content);
     const plain = await collect(backend.stream(request(body), never));
     expect(plain.at(-1)!.choices[0].finish_reason).toBe('length');
@@ -118,24 +118,24 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
   });
 
   it('ends with finish_reason length at exactly max_completion_tokens, which wins over max_tokens', async () => {
-    const r = await backend.complete(request({ max_tokens: 40, max_completion_tokens: 7, seed: 3 }), never);
+    const { completion: r } = await backend.complete(request({ max_tokens: 40, max_completion_tokens: 7, seed: 3 }), never);
     expect(r.choices[0].finish_reason).toBe('length');
     expect(r.usage!.completion_tokens).toBe(7);
   });
 
   it('stops at a stop string with finish_reason stop, leaving the stop text out', async () => {
     const body = { max_tokens: 40, temperature: 0 };
-    const free = (await backend.complete(request(body), never)).choices[0].message.content!;
+    const free = (await backend.complete(request(body), never)).completion.choices[0].message.content!;
     const stop = free.slice(12, 15);
     const at = free.indexOf(stop);
-    const r = await backend.complete(request({ ...body, stop: [stop, 'never-appears'] }), never);
+    const { completion: r } = await backend.complete(request({ ...body, stop: [stop, 'never-appears'] }), never);
     expect(r.choices[0].message.content).toBe(free.slice(0, at));
     expect(r.choices[0].finish_reason).toBe('stop');
     expect(r.usage!.completion_tokens).toBeLessThan(40);
   });
 
   it('gives the same text for the same seed and temperature, and another for another seed', async () => {
-    const text = async (seed: number) => (await backend.complete(request({ max_tokens: 30, temperature: 0.9, seed }), never)).choices[0].message.content;
+    const text = async (seed: number) => (await backend.complete(request({ max_tokens: 30, temperature: 0.9, seed }), never)).completion.choices[0].message.content;
     const a = await text(11);
     expect(await text(11)).toBe(a);
     expect(await text(12)).not.toBe(a);
@@ -157,7 +157,7 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
     const validate = new Ajv().compile(schema);
     const format = { type: 'json_schema', json_schema: { name: 'probe', strict: true, schema } };
     for (const seed of [1, 2, 3]) {
-      const r = await backend.complete(request({ response_format: format, max_tokens: 300, seed }), never);
+      const { completion: r } = await backend.complete(request({ response_format: format, max_tokens: 300, seed }), never);
       const value: unknown = JSON.parse(r.choices[0].message.content!);
       expect(validate(value)).toBe(true);
       expect(r.choices[0].finish_reason).toBe('stop');
@@ -169,7 +169,7 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
   it('enforces json_object with the generic JSON grammar', async () => {
     for (const seed of [1, 2]) {
       // Free JSON has unbounded strings; at this temperature the random model closes its object at once.
-      const r = await backend.complete(request({ response_format: { type: 'json_object' }, max_tokens: 200, temperature: 0.5, seed }), never);
+      const { completion: r } = await backend.complete(request({ response_format: { type: 'json_object' }, max_tokens: 200, temperature: 0.5, seed }), never);
       expect(r.choices[0].finish_reason).toBe('stop');
       expect(JSON.parse(r.choices[0].message.content!)).toBeInstanceOf(Object);
     }
@@ -183,21 +183,21 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
     controller.abort(new Error('client left'));
     await expect(it.next()).rejects.toThrow('client left');
     expect(performance.now() - started).toBeLessThan(200);
-    const next = await backend.complete(request({ max_tokens: 5, seed: 5 }), never);
+    const { completion: next } = await backend.complete(request({ max_tokens: 5, seed: 5 }), never);
     expect(next.usage!.completion_tokens).toBe(5);
   });
 
   it('frees the sequence when the consumer stops reading early', async () => {
     const chunks: ChatCompletionChunk[] = [];
     let leftAt = 0;
-    for await (const c of backend.stream(request({ seed: 6 }), never)) {
-      if (chunks.push(c) < 3) continue;
+    for await (const { chunk } of backend.stream(request({ seed: 6 }), never)) {
+      if (chunks.push(chunk) < 3) continue;
       leftAt = performance.now();
       break;
     }
     // Leaving the loop returns once generation has stopped, not after the ~4000 tokens it could still produce.
     expect(performance.now() - leftAt).toBeLessThan(200);
-    const next = await backend.complete(request({ max_tokens: 5 }), never);
+    const { completion: next } = await backend.complete(request({ max_tokens: 5 }), never);
     expect(next.choices[0].finish_reason).toBe('length');
   });
 
@@ -219,7 +219,7 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
     await waitFor(() => backend.stats.queued === 1);
     running.abort(new Error('client left'));
     await expect(first.next()).rejects.toThrow('client left');
-    await expect(queued).resolves.toMatchObject({ usage: { completion_tokens: 3 } });
+    await expect(queued).resolves.toMatchObject({ completion: { usage: { completion_tokens: 3 } } });
   });
 
   it('serves `parallel` requests at once, each on its own sequence', async () => {
@@ -231,7 +231,7 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
       expect(wide.stats).toEqual({ queued: 0, idle: 0 });
       // Both advance together, and a third finds no room (maxQueue 0).
       const [ca, cb] = await Promise.all([a.next(), b.next()]);
-      expect([ca.value?.choices[0].delta.content, cb.value?.choices[0].delta.content]).toEqual([expect.any(String), expect.any(String)]);
+      expect([ca.value?.chunk.choices[0].delta.content, cb.value?.chunk.choices[0].delta.content]).toEqual([expect.any(String), expect.any(String)]);
       await expect(wide.complete(request({ max_tokens: 2 }), never)).rejects.toBeInstanceOf(OverloadedError);
       await Promise.all([a.return?.(), b.return?.()]);
       expect(wide.stats).toEqual({ queued: 0, idle: 2 });
@@ -242,7 +242,7 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
 
   it('logs and ignores settings it cannot honour', async () => {
     warnings.length = 0;
-    const r = await backend.complete(request({ max_tokens: 3, n: 2, logit_bias: { 5: 10 } }), never);
+    const { completion: r } = await backend.complete(request({ max_tokens: 3, n: 2, logit_bias: { 5: 10 } }), never);
     expect(r.choices).toHaveLength(1);
     expect(warnings.join('\n')).toMatch(/Ignoring settings llama-cpp cannot honour: n, logit_bias/);
   });
@@ -261,7 +261,7 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
     const plain = await LlamaCppBackend.load({ modelPath: plainPath, threads: 1, gpu: false, contextSize: 512 });
     try {
       expect(plain.template).not.toBe('ChatML');
-      const r = await plain.complete(request({ max_tokens: 4, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }] }), never);
+      const { completion: r } = await plain.complete(request({ max_tokens: 4, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }] }), never);
       expect(r.usage!.completion_tokens).toBe(4);
     } finally {
       await plain.close();

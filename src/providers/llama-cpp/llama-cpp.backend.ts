@@ -4,10 +4,12 @@ import { settlesWithin } from '../../common/async/settles-within.js';
 import { ApiError, OverloadedError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { completionId, unixSeconds } from '../../common/ids.js';
-import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
+import type { BackendRequest, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
+import { chatChunk, chatCompletion, includesUsage, usageChunk } from '../openai-format.js';
+import type { LlamaCppProviderConfig } from './llama-cpp.config.js';
 import { GrammarCache } from './llama-cpp.grammars.js';
 import { type LlamaCppOptions, type LoadedLlama, type ResolvedLlamaCppOptions, loadLlama, resolveOptions } from './llama-cpp.loader.js';
-import { type LlamaAnswer, type LlamaGeneration, type LlamaStopReason, finishReason, toChunk, toCompletion, toGeneration, usage } from './llama-cpp.mapper.js';
+import { type LlamaAnswer, type LlamaGeneration, type LlamaStopReason, finishReason, toGeneration, usage } from './llama-cpp.mapper.js';
 import { SequencePool } from './llama-cpp.pool.js';
 
 export { LlamaCppLoadError, type LlamaCppOptions, type ResolvedLlamaCppOptions } from './llama-cpp.loader.js';
@@ -69,19 +71,20 @@ export class LlamaCppBackend implements ModelBackend {
     return this.loaded.model.tokenize(text, specialTokens);
   }
 
-  async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
+  async complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame> {
     const answer = await this.run(await this.admit(request, signal), signal);
-    return toCompletion(completionId(), unixSeconds(), request.requestedModel, answer);
+    const message = { role: 'assistant' as const, content: answer.text, refusal: null };
+    return { completion: chatCompletion(completionId(), unixSeconds(), request.requestedModel, message, answer.finishReason, answer.usage) };
   }
 
-  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk> {
+  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame> {
     const stop = new AbortController();
     const linked = AbortSignal.any([signal, stop.signal]);
     // Admission comes before the first chunk, so a full queue is still a plain 503 response.
     const job = await this.admit(request, linked);
     const id = completionId();
     const created = unixSeconds();
-    const chunk = (delta: Record<string, unknown>, finish: string | null) => toChunk(id, created, request.requestedModel, delta, finish);
+    const model = request.requestedModel;
     const texts: string[] = [];
     let next = 0;
     let wake: (() => void) | undefined;
@@ -93,10 +96,10 @@ export class LlamaCppBackend implements ModelBackend {
       .then((answer) => (outcome = { answer }), (error: unknown) => (outcome = { error }))
       .finally(() => wake?.());
     try {
-      yield chunk({ role: 'assistant', content: '' }, null);
+      yield { chunk: chatChunk(id, created, model, { role: 'assistant', content: '' }, null) };
       for (;;) {
         linked.throwIfAborted();
-        if (next < texts.length) yield chunk({ content: texts[next++] }, null);
+        if (next < texts.length) yield { chunk: chatChunk(id, created, model, { content: texts[next++] }, null) };
         else if (outcome) break;
         else await new Promise<void>((resolve) => (wake = resolve));
       }
@@ -106,11 +109,8 @@ export class LlamaCppBackend implements ModelBackend {
       await running;
     }
     if ('error' in outcome) throw outcome.error;
-    yield chunk({}, outcome.answer.finishReason);
-    const options = request.body.stream_options as { include_usage?: unknown } | null | undefined;
-    if (options?.include_usage === true) {
-      yield { id, object: 'chat.completion.chunk', created, model: request.requestedModel, choices: [], usage: outcome.answer.usage };
-    }
+    yield { chunk: chatChunk(id, created, model, {}, outcome.answer.finishReason) };
+    if (includesUsage(request.body.json)) yield { chunk: usageChunk(id, created, model, outcome.answer.usage) };
   }
 
   async check(signal: AbortSignal): Promise<void> {
@@ -130,7 +130,7 @@ export class LlamaCppBackend implements ModelBackend {
 
   /** Translates and checks the request, then waits for a free sequence (or refuses when the queue is full). */
   private async admit(request: BackendRequest, signal: AbortSignal): Promise<Job> {
-    const generation = toGeneration(request.body);
+    const generation = toGeneration(request.body.json);
     if (generation.ignored.length) this.logger.warn(`Ignoring settings llama-cpp cannot honour: ${generation.ignored.join(', ')}`);
     const { chatWrapper, model } = this.loaded;
     // Prompt tokens exactly as the model will see them: the history rendered by its chat template.
@@ -172,4 +172,9 @@ export class LlamaCppBackend implements ModelBackend {
       this.pool.release(job.chat);
     }
   }
+}
+
+/** Loads the model of a `llama-cpp` provider entry. */
+export function create(_name: string, config: LlamaCppProviderConfig): Promise<ModelBackend> {
+  return LlamaCppBackend.load(config);
 }

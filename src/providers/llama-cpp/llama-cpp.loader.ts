@@ -3,22 +3,13 @@ import { resolve } from 'node:path';
 import type { Logger } from '@nestjs/common';
 import type { ChatWrapper, Llama, LlamaChat, LlamaContext, LlamaModel } from 'node-llama-cpp';
 import { ggufProblem } from './gguf-check.js';
+import type { LlamaCppProviderConfig } from './llama-cpp.config.js';
 
-/** How to run a local GGUF model. */
-export interface LlamaCppOptions {
-  /** Path of the GGUF model file. */
-  modelPath: string;
-  /** Tokens each sequence can hold (prompt and answer); default 4096, at most the model's training context. */
-  contextSize?: number;
-  /** CPU threads for evaluation; default `os.availableParallelism()`. Always passed explicitly: node-llama-cpp's CPU default (≥4) thrashes small machines. */
-  threads?: number;
-  /** `'auto'` uses a GPU when a working build for it exists; `false` runs on the CPU only. Default `'auto'`. */
-  gpu?: 'auto' | false;
-  /** Requests generated at once, one context sequence each; default 1. */
-  parallel?: number;
-  /** Requests allowed to wait for a free sequence; beyond it the backend answers 503. Default 16. */
-  maxQueue?: number;
-}
+/**
+ * How to run a local GGUF model: a provider entry's settings, documented on its config class. A caller
+ * may omit any but `modelPath`: `resolveOptions` fills it in (for `gpu`, a GPU when one works).
+ */
+export type LlamaCppOptions = Pick<LlamaCppProviderConfig, 'modelPath'> & Partial<Omit<LlamaCppProviderConfig, 'type' | 'modelPath'>>;
 
 export type ResolvedLlamaCppOptions = Required<LlamaCppOptions>;
 

@@ -1,5 +1,6 @@
 import type { ChatHistoryItem } from 'node-llama-cpp';
-import type { ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequestBody, CompletionUsage } from '../model-backend.js';
+import type { ChatMessage, ChatRequestBody, CompletionUsage } from '../model-backend.js';
+import { messageText } from '../openai-format.js';
 
 /** What a request asks of the model, in node-llama-cpp's terms. */
 export interface LlamaGeneration {
@@ -25,17 +26,13 @@ export type LlamaStopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCa
 /** OpenAI settings a local model cannot honour; other unknown fields pass silently, as the open contract wants. */
 const UNSUPPORTED = ['tools', 'tool_choice', 'functions', 'function_call', 'logit_bias', 'top_logprobs', 'audio', 'modalities', 'prediction', 'reasoning_effort', 'web_search_options'];
 
-/** The text of a message's content: a string, or the `text` of its text parts joined. */
-export function contentText(content: unknown, ignored?: string[]): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  let text = '';
-  for (const part of content) {
-    const p = part as { type?: unknown; text?: unknown } | null;
-    if (p?.type === 'text' && typeof p.text === 'string') text += (text ? '\n' : '') + p.text;
-    else if (ignored && typeof p?.type === 'string' && !ignored.includes(`content part ${p.type}`)) ignored.push(`content part ${p.type}`);
-  }
-  return text;
+/** The text of a message's content, text parts one per line; other parts are noted in `ignored`, once per type. */
+function contentText(content: unknown, ignored: string[]): string {
+  return messageText(content, '\n', (part) => {
+    const type = (part as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && !ignored.includes(`content part ${type}`)) ignored.push(`content part ${type}`);
+    return undefined;
+  });
 }
 
 /** OpenAI messages as a node-llama-cpp chat history, ending with the empty model turn to generate. */
@@ -106,21 +103,6 @@ export interface LlamaAnswer {
   text: string;
   finishReason: string;
   usage: CompletionUsage;
-}
-
-export function toCompletion(id: string, created: number, model: string, answer: LlamaAnswer): ChatCompletion {
-  return {
-    id,
-    object: 'chat.completion',
-    created,
-    model,
-    choices: [{ index: 0, message: { role: 'assistant', content: answer.text, refusal: null }, finish_reason: answer.finishReason, logprobs: null }],
-    usage: answer.usage,
-  };
-}
-
-export function toChunk(id: string, created: number, model: string, delta: Record<string, unknown>, finish: string | null): ChatCompletionChunk {
-  return { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] };
 }
 
 const EXPONENTS = [' ([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?', ' ([eE] [-+]? [0-9] [1-9]{0,15})?'];

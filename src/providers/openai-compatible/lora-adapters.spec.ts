@@ -1,8 +1,8 @@
 import { MockVllm } from '../../../test/support/mock-vllm.js';
 import { ApiError } from '../../common/errors/api-error.js';
+import { parseCheckpoint } from '../checkpoint-name.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { RouterEvents } from '../router-events.js';
-import { parseCheckpoint } from './checkpoint-name.js';
 import { LoraAdapters } from './lora-adapters.js';
 
 const noEvents: RouterEvents = { retry() {}, fallback() {}, upstreamError() {}, adapterLoaded() {}, adapterUnloaded() {}, adapterHit() {} };

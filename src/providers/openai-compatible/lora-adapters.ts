@@ -1,24 +1,12 @@
 import { ApiError, UpstreamError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { isRetryableStatus } from '../../common/errors/upstream-error-policy.js';
+import { adapterPath, type Checkpoint } from '../checkpoint-name.js';
 import { readText } from '../http/read-body.js';
 import { upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import type { UpstreamTarget } from '../http/upstream-pool.js';
 import type { RouterEvents } from '../router-events.js';
-import { adapterPath, type Checkpoint } from './checkpoint-name.js';
-
-export interface AdapterSettings {
-  /** `lora_path` template with {entity}, {project}, {name}, {version}. */
-  path: string;
-  /**
-   * Adapters kept loaded on this target, loads in progress included. Beyond it a new adapter replaces the least
-   * recently used idle one, one at a time: the new one is loaded first and the old one unloaded only once that
-   * succeeded (so for that moment the target holds one more). With none idle, `503 adapter_capacity`.
-   */
-  maxLoaded: number;
-  /** Deadline for one load or unload call; a load that misses it is a 504, and the next request loads afresh. */
-  loadTimeoutMs: number;
-}
+import type { AdapterConfig } from './openai-compatible.config.js';
 
 interface Loaded {
   inFlight: number;
@@ -48,7 +36,7 @@ export class LoraAdapters {
     private readonly provider: string,
     private readonly target: UpstreamTarget,
     private readonly headers: Record<string, string>,
-    private readonly settings: AdapterSettings,
+    private readonly settings: AdapterConfig,
     private readonly events: RouterEvents,
     private readonly secrets: readonly string[] = [],
   ) {}

@@ -1,5 +1,6 @@
 import { UpstreamError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
+import { parseCheckpoint } from '../checkpoint-name.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
 import { readText } from '../http/read-body.js';
@@ -7,27 +8,12 @@ import { SseEventTooLarge, SseParser } from '../http/sse-reader.js';
 import { UpstreamCall } from '../http/upstream-call.js';
 import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
-import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ModelBackend } from '../model-backend.js';
+import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
 import type { RouterEvents } from '../router-events.js';
-import { parseCheckpoint } from './checkpoint-name.js';
-import { LoraAdapters, type AdapterSettings } from './lora-adapters.js';
-import { upstreamBody, withRequestedModel } from './openai-compatible.mapper.js';
+import { LoraAdapters } from './lora-adapters.js';
+import type { OpenAiProviderConfig } from './openai-compatible.config.js';
+import { ModelSplicer, upstreamBody } from './openai-compatible.mapper.js';
 import { RepeatedChunks } from './repeated-chunks.js';
-
-export interface OpenAiCompatibleOptions {
-  /** The provider's name in the config (for messages and metrics). */
-  name: string;
-  baseURL: string;
-  apiKey?: string;
-  /** Deadline for a whole non-streamed reply, and for the silence between streamed data events (keep-alive comments do not count). */
-  timeoutMs: number;
-  /** Extra headers sent upstream (e.g. OpenRouter's attribution headers). */
-  headers?: Record<string, string>;
-  /** Largest reply body accepted from the upstream. */
-  maxResponseBytes?: number;
-  /** vLLM runtime LoRA loading for `adapter` requests. */
-  adapters?: AdapterSettings;
-}
 
 /** vLLM's answer for a model (adapter) it does not serve. */
 function isModelMissing(err: unknown): boolean {
@@ -48,16 +34,18 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   /** Never relayed to a client, even when an upstream quotes it. */
   private readonly secrets: string[];
 
+  /** `name` is the provider's name in the config (for messages and metrics). */
   constructor(
-    private readonly options: OpenAiCompatibleOptions,
+    private readonly name: string,
+    private readonly config: OpenAiProviderConfig,
     events: RouterEvents,
   ) {
-    this.target = createUpstreamPool(options.baseURL);
+    this.target = createUpstreamPool(config.baseURL);
     this.path = `${this.target.basePath}/chat/completions`;
-    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...options.headers };
-    if (options.apiKey) this.headers.authorization = `Bearer ${options.apiKey}`;
-    this.secrets = options.apiKey ? [options.apiKey] : [];
-    if (options.adapters) this.adapters = new LoraAdapters(options.name, this.target, this.headers, options.adapters, events, this.secrets);
+    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...config.headers };
+    if (config.apiKey) this.headers.authorization = `Bearer ${config.apiKey}`;
+    this.secrets = config.apiKey ? [config.apiKey] : [];
+    if (config.adapters) this.adapters = new LoraAdapters(name, this.target, this.headers, config.adapters, events, this.secrets);
   }
 
   holds(model: string): boolean {
@@ -68,14 +56,14 @@ export class OpenAiCompatibleBackend implements ModelBackend {
     return this.adapters?.list() ?? [];
   }
 
-  async complete(request: BackendRequest, signal: AbortSignal): Promise<ChatCompletion> {
-    const deadline = new Deadline(this.options.timeoutMs);
+  async complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame> {
+    const deadline = new Deadline(this.config.timeoutMs);
     let release: () => void = NO_RELEASE;
     try {
       const sent = await this.send(request, signal, deadline);
       release = sent.release;
       deadline.bound(sent.call);
-      const { text, truncated } = await readText(sent.call, this.options.maxResponseBytes ?? 64 * 1024 * 1024);
+      const { text, truncated } = await readText(sent.call, this.config.maxResponseBytes);
       if (truncated) throw this.invalidReply('is larger than the configured limit');
       let reply: ChatCompletion;
       try {
@@ -84,17 +72,17 @@ export class OpenAiCompatibleBackend implements ModelBackend {
         throw this.invalidReply('is not valid JSON');
       }
       if (!reply || typeof reply !== 'object' || !Array.isArray(reply.choices)) throw this.invalidReply('is not a chat.completion');
-      return withRequestedModel(reply, text, request.requestedModel);
+      return new ModelSplicer(request.requestedModel).completion(reply, text);
     } catch (err) {
-      throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
+      throw fromTransportError(this.name, err, signal, this.config.timeoutMs);
     } finally {
       release();
       deadline.dispose();
     }
   }
 
-  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk> {
-    const deadline = new Deadline(this.options.timeoutMs);
+  async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame> {
+    const deadline = new Deadline(this.config.timeoutMs);
     let call: UpstreamCall | undefined;
     let finished = false;
     let completed = false;
@@ -104,8 +92,9 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       release = sent.release;
       call = sent.call;
       deadline.watch(call);
-      const parser = new SseParser(this.options.maxResponseBytes);
-      const repeated = new RepeatedChunks(request.requestedModel);
+      const parser = new SseParser(this.config.maxResponseBytes);
+      const splicer = new ModelSplicer(request.requestedModel);
+      const repeated = new RepeatedChunks(splicer);
       // Events are split synchronously per read: the only awaits per chunk are the read and the consumer's.
       for (;;) {
         const bytes = await call.read();
@@ -118,12 +107,12 @@ export class OpenAiCompatibleBackend implements ModelBackend {
             return;
           }
           // Most chunks repeat the one before but for their content (never a finish_reason): no JSON.parse for those.
-          let chunk = repeated.read(data);
-          if (!chunk) {
-            chunk = this.chunkOf(data, request.requestedModel, repeated);
-            if (!finished && chunk.choices?.some((c) => c.finish_reason)) finished = true;
+          let frame = repeated.read(data);
+          if (!frame) {
+            frame = this.frameOf(data, splicer, repeated);
+            if (!finished && frame.chunk.choices?.some((c) => c.finish_reason)) finished = true;
           }
-          yield chunk;
+          yield frame;
         }
         if (bytes === null) break;
       }
@@ -131,7 +120,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       if (!finished) throw this.invalidReply('ended the stream before it finished');
     } catch (err) {
       if (err instanceof SseEventTooLarge) throw this.invalidReply('sent a stream event larger than the configured limit');
-      throw fromTransportError(this.options.name, err, signal, this.options.timeoutMs);
+      throw fromTransportError(this.name, err, signal, this.config.timeoutMs);
     } finally {
       deadline.dispose();
       release();
@@ -164,8 +153,8 @@ export class OpenAiCompatibleBackend implements ModelBackend {
         if (!isModelMissing(err)) throw err;
         this.adapters.forget(checkpoint.id);
         if (reloaded) {
-          const message = `The upstream '${this.options.name}' does not serve the checkpoint '${checkpoint.id}' even after loading it again.`;
-          throw new UpstreamError({ provider: this.options.name, status: 502, message, retryable: false, code: ERROR_CODES.adapterUnavailable });
+          const message = `The upstream '${this.name}' does not serve the checkpoint '${checkpoint.id}' even after loading it again.`;
+          throw new UpstreamError({ provider: this.name, status: 502, message, retryable: false, code: ERROR_CODES.adapterUnavailable });
         }
       }
     }
@@ -175,19 +164,19 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   private async post(request: BackendRequest, model: string, signal: AbortSignal, deadline: Deadline): Promise<UpstreamCall> {
     const call = await UpstreamCall.open(
       this.target.pool,
-      { method: 'POST', path: this.path, headers: this.headers, body: upstreamBody(request.body, request.rawBody, model), ...deadline.timeouts },
+      { method: 'POST', path: this.path, headers: this.headers, body: upstreamBody(request.body, model), ...deadline.timeouts },
       signal,
     );
     if (call.statusCode >= 400) {
       deadline.bound(call);
       const { text } = await readText(call, ERROR_BODY_LIMIT);
-      throw upstreamErrorFromResponse(this.options.name, call.statusCode, call.headers, text, this.secrets);
+      throw upstreamErrorFromResponse(this.name, call.statusCode, call.headers, text, this.secrets);
     }
     return call;
   }
 
-  /** One event's data, parsed, as a chunk carrying the requested model name; remembered for the chunks that repeat it. */
-  private chunkOf(data: string, requestedModel: string, repeated: RepeatedChunks): ChatCompletionChunk {
+  /** One event's data, parsed, as a frame whose chunk (and text, when it can be spliced) carries the requested model name; remembered for the chunks that repeat it. */
+  private frameOf(data: string, splicer: ModelSplicer, repeated: RepeatedChunks): ChunkFrame {
     let chunk: ChatCompletionChunk & { error?: unknown };
     try {
       chunk = JSON.parse(data);
@@ -195,14 +184,19 @@ export class OpenAiCompatibleBackend implements ModelBackend {
       throw this.invalidReply('sent a stream event that is not valid JSON');
     }
     if (chunk === null || typeof chunk !== 'object' || Array.isArray(chunk)) throw this.invalidReply('sent a stream event that is not a JSON object');
-    if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.options.name, 502, {}, data, this.secrets);
+    if (chunk.error !== undefined) throw upstreamErrorFromResponse(this.name, 502, {}, data, this.secrets);
     const upstreamModel = chunk.model;
-    withRequestedModel(chunk, data, requestedModel);
-    repeated.remember(chunk, data, upstreamModel);
-    return chunk;
+    const frame = splicer.chunk(chunk, data);
+    repeated.remember(frame, data, upstreamModel);
+    return frame;
   }
 
   private invalidReply(what: string): UpstreamError {
-    return new UpstreamError({ provider: this.options.name, status: 502, message: `The upstream '${this.options.name}' reply ${what}.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
+    return new UpstreamError({ provider: this.name, status: 502, message: `The upstream '${this.name}' reply ${what}.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
   }
+}
+
+/** Builds the backend of an `openai` provider entry. */
+export function create(name: string, config: OpenAiProviderConfig, events: RouterEvents): ModelBackend {
+  return new OpenAiCompatibleBackend(name, config, events);
 }

@@ -1,8 +1,11 @@
-import { JSON_TEXT } from '../model-backend.js';
-import { spliceModel, withRequestedModel } from './openai-compatible.mapper.js';
+import type { ChatCompletion } from '../model-backend.js';
+import { ModelSplicer } from './openai-compatible.mapper.js';
 
-describe('spliceModel', () => {
-  const splice = (text: string, to = 'asked') => spliceModel(text, (JSON.parse(text) as { model?: unknown }).model, to);
+describe('ModelSplicer.splice', () => {
+  // One splicer per requested name, used over and over as a stream uses its own.
+  const splicers = new Map<string, ModelSplicer>();
+  const splicer = (to: string) => splicers.get(to) ?? splicers.set(to, new ModelSplicer(to)).get(to)!;
+  const splice = (text: string, to = 'asked') => splicer(to).splice(text, (JSON.parse(text) as { model?: unknown }).model);
 
   it('replaces the top-level model in place, whatever the spacing', () => {
     expect(splice('{"id":"x","model":"up","choices":[]}')).toBe('{"id":"x","model":"asked","choices":[]}');
@@ -27,7 +30,7 @@ describe('spliceModel', () => {
     expect(splice('{"model":"u\\u0070"}')).toBeUndefined();
     expect(splice('{"id":"x"}')).toBeUndefined();
     expect(splice('{"model":\n"up"}')).toBeUndefined();
-    expect(spliceModel('{"model":7}', 7, 'asked')).toBeUndefined();
+    expect(splicer('asked').splice('{"model":7}', 7)).toBeUndefined();
   });
 
   it('agrees with parse-then-stringify on whatever it splices', () => {
@@ -41,12 +44,12 @@ describe('spliceModel', () => {
   });
 });
 
-describe('withRequestedModel', () => {
-  it('sets the name on the object and attaches the spliced text', () => {
+describe('ModelSplicer.completion', () => {
+  it('sets the name on the object and gives the spliced text as the frame\'s', () => {
     const text = '{"model":"up","choices":[]}';
-    const reply = withRequestedModel(JSON.parse(text) as { model?: unknown; [JSON_TEXT]?: string }, text, 'asked');
-    expect(reply.model).toBe('asked');
-    expect(reply[JSON_TEXT]).toBe('{"model":"asked","choices":[]}');
-    expect(JSON.stringify(reply)).toBe('{"model":"asked","choices":[]}');
+    const frame = new ModelSplicer('asked').completion(JSON.parse(text) as ChatCompletion, text);
+    expect(frame.completion.model).toBe('asked');
+    expect(frame.text).toBe('{"model":"asked","choices":[]}');
+    expect(JSON.stringify(frame.completion)).toBe('{"model":"asked","choices":[]}');
   });
 });

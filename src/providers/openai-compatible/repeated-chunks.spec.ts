@@ -1,5 +1,5 @@
-import { JSON_TEXT, type ChatCompletionChunk } from '../model-backend.js';
-import { withRequestedModel } from './openai-compatible.mapper.js';
+import type { ChatCompletionChunk } from '../model-backend.js';
+import { ModelSplicer } from './openai-compatible.mapper.js';
 import { RepeatedChunks, stringBody } from './repeated-chunks.js';
 
 const ASKED = 'asked-model';
@@ -12,17 +12,17 @@ function parsed(data: string): { chunk: ChatCompletionChunk; text: string } | un
   } catch {
     return undefined;
   }
-  withRequestedModel(chunk, data, ASKED);
-  return { chunk, text: chunk[JSON_TEXT] ?? JSON.stringify(chunk) };
+  const frame = new ModelSplicer(ASKED).chunk(chunk, data);
+  return { chunk: frame.chunk, text: frame.text ?? JSON.stringify(frame.chunk) };
 }
 
 /** A reader that has parsed and remembered `first`. */
 function readerAfter(first: string): RepeatedChunks {
-  const reader = new RepeatedChunks(ASKED);
+  const splicer = new ModelSplicer(ASKED);
+  const reader = new RepeatedChunks(splicer);
   const chunk = JSON.parse(first) as ChatCompletionChunk;
   const upstreamModel = chunk.model;
-  withRequestedModel(chunk, first, ASKED);
-  reader.remember(chunk, first, upstreamModel);
+  reader.remember(splicer.chunk(chunk, first), first, upstreamModel);
   return reader;
 }
 
@@ -35,9 +35,9 @@ function expectAgrees(reader: RepeatedChunks, data: string): boolean {
   if (fast === undefined) return false;
   const full = parsed(data);
   expect(full).toBeDefined();
-  expect(fast).toEqual(full!.chunk);
-  expect(fast[JSON_TEXT]).toBe(full!.text);
-  expect(JSON.parse(fast[JSON_TEXT]!)).toEqual(JSON.parse(full!.text));
+  expect(fast.chunk).toEqual(full!.chunk);
+  expect(fast.text).toBe(full!.text);
+  expect(JSON.parse(fast.text!)).toEqual(JSON.parse(full!.text));
   return true;
 }
 
@@ -51,9 +51,9 @@ describe('RepeatedChunks', () => {
 
   it('keeps the model name the client asked for in the relayed text and the object', () => {
     const reader = readerAfter(vllm('a'));
-    const chunk = reader.read(vllm('b'))!;
+    const { chunk, text } = reader.read(vllm('b'))!;
     expect(chunk.model).toBe(ASKED);
-    expect(JSON.parse(chunk[JSON_TEXT]!).model).toBe(ASKED);
+    expect(JSON.parse(text!).model).toBe(ASKED);
     expect(chunk.choices[0].delta.content).toBe('b');
   });
 
@@ -149,8 +149,7 @@ describe('RepeatedChunks', () => {
     const reader = readerAfter(vllm('a'));
     const last = vllm('b').replace('"finish_reason":null', '"finish_reason":"stop"');
     const chunk = JSON.parse(last) as ChatCompletionChunk;
-    withRequestedModel(chunk, last, ASKED);
-    reader.remember(chunk, last, 'served');
+    reader.remember(new ModelSplicer(ASKED).chunk(chunk, last), last, 'served');
     expect(reader.read(vllm('c'))).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
-import { JSON_TEXT, type ChatCompletionChunk } from '../model-backend.js';
-import { spliceModel } from './openai-compatible.mapper.js';
+import type { ChatCompletionChunk, ChunkFrame } from '../model-backend.js';
+import type { ModelSplicer } from './openai-compatible.mapper.js';
 
 /** A parsed chunk whose text the next ones are compared with. */
 interface Shape {
@@ -29,10 +29,11 @@ const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 export class RepeatedChunks {
   private shape: Shape | undefined;
 
-  constructor(private readonly requestedModel: string) {}
+  /** `splicer` is the stream's own: it writes the requested model name into the parts remembered. */
+  constructor(private readonly splicer: ModelSplicer) {}
 
-  /** The chunk `data` holds when it repeats the remembered one but for its content; undefined otherwise. */
-  read(data: string): ChatCompletionChunk | undefined {
+  /** The chunk `data` holds, and its relayed text, when it repeats the remembered one but for its content; undefined otherwise. */
+  read(data: string): ChunkFrame | undefined {
     const shape = this.shape;
     if (!shape) return undefined;
     const { prefix, suffix } = shape;
@@ -45,19 +46,19 @@ export class RepeatedChunks {
     const content = escaped ? (JSON.parse(`"${body}"`) as string) : body;
     const { chunk } = shape;
     const choice = chunk.choices[0];
-    return { ...chunk, choices: [{ ...choice, delta: { ...choice.delta, content } }], [JSON_TEXT]: shape.relayedPrefix + body + shape.relayedSuffix };
+    return { chunk: { ...chunk, choices: [{ ...choice, delta: { ...choice.delta, content } }] }, text: shape.relayedPrefix + body + shape.relayedSuffix };
   }
 
   /**
    * Remembers a chunk parsed from `data` (the upstream's text, its model name `upstreamModel`) and
-   * relayed as its JSON_TEXT, as the one the next are compared with, when it can be one: one line,
+   * relayed as the frame's text, as the one the next are compared with, when it can be one: one line,
    * a single choice with string content, no finish_reason and no usage (the chunks that carry those
    * are always parsed).
    */
-  remember(chunk: ChatCompletionChunk, data: string, upstreamModel: unknown): void {
+  remember({ chunk, text }: ChunkFrame, data: string, upstreamModel: unknown): void {
     this.shape = undefined;
-    // Relayed as text, the chunk is one line whose `"model"` occurs once (see spliceModel).
-    if (chunk[JSON_TEXT] === undefined) return;
+    // Relayed as text, the chunk is one line whose `"model"` occurs once (see ModelSplicer.splice).
+    if (text === undefined) return;
     const choice = chunk.choices?.length === 1 ? chunk.choices[0] : undefined;
     if (!choice || typeof choice !== 'object' || choice.finish_reason != null || chunk.usage != null) return;
     if (!choice.delta || typeof choice.delta !== 'object' || typeof choice.delta.content !== 'string') return;
@@ -77,8 +78,8 @@ export class RepeatedChunks {
     if (prefix.includes('\\') || suffix.includes('\\')) return;
     // The model name is in one of the two parts; the other passes unchanged.
     const inPrefix = prefix.includes('"model"');
-    const relayedPrefix = inPrefix ? spliceModel(prefix, upstreamModel, this.requestedModel) : prefix;
-    const relayedSuffix = inPrefix ? suffix : spliceModel(suffix, upstreamModel, this.requestedModel);
+    const relayedPrefix = inPrefix ? this.splicer.splice(prefix, upstreamModel) : prefix;
+    const relayedSuffix = inPrefix ? suffix : this.splicer.splice(suffix, upstreamModel);
     if (relayedPrefix === undefined || relayedSuffix === undefined) return;
     this.shape = { prefix, suffix, relayedPrefix, relayedSuffix, chunk };
   }

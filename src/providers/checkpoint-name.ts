@@ -1,4 +1,4 @@
-import { UnknownModelError } from '../../common/errors/api-error.js';
+import { UnknownModelError } from '../common/errors/api-error.js';
 
 /** A trained checkpoint, as `wandb-artifact:///<entity>/<project>/<name>:<version>` names it. */
 export interface Checkpoint {

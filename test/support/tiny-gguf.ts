@@ -177,7 +177,7 @@ export async function writeTinyGguf(path: string, options: TinyGgufOptions = {})
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const target = process.argv[2];
   if (!target) {
-    console.error('usage: node dist/providers/llama-cpp/tiny-gguf.js <out.gguf>');
+    console.error('usage: node test/support/tiny-gguf.ts <out.gguf>   (a Node that runs TypeScript: 22.18 or later)');
     process.exitCode = 2;
   } else {
     await writeTinyGguf(target);
