@@ -53,26 +53,53 @@ describe('POST /v1/chat/completions (echo)', () => {
     ])('%s', async (_name, body, detail) => {
       const r = await post(url, body);
       expect(r.status).toBe(422);
-      expect(r.json).toEqual({ detail });
+      expect(r.json).toEqual({ detail, error: { message: expect.stringContaining(`${detail[0].loc.join('.')}: ${detail[0].msg}`), type: 'invalid_request_error', param: detail[0].loc.length > 1 ? expect.any(String) : null, code: detail[0].type } });
     });
 
     it('answers invalid JSON as json_invalid at the character offset', async () => {
       const r = await post(url, '{"model": "echo", "messages": [}');
       expect(r.status).toBe(422);
-      expect(r.json).toEqual({ detail: [{ type: 'json_invalid', loc: ['body', 31], msg: 'JSON decode error', input: {}, ctx: { error: 'Expecting value' } }] });
+      expect(r.json.detail).toEqual([{ type: 'json_invalid', loc: ['body', 31], msg: 'JSON decode error', input: {}, ctx: { error: 'Expecting value' } }]);
+      expect(r.json.error).toEqual({ message: 'body: JSON decode error at character 31: Expecting value', type: 'invalid_request_error', param: null, code: 'json_invalid' });
     });
 
     it('answers an empty body as a missing body', async () => {
       const r = await post(url, '');
-      expect(r.json).toEqual({ detail: [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }] });
+      expect(r.json.detail).toEqual([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
+      expect(r.json.error).toMatchObject({ message: 'body: Field required', code: 'missing', param: null });
     });
 
-    it('parses a body without content type as JSON, and rejects a text/plain body as not an object', async () => {
+    it('reads a body as JSON only with a JSON content type, as FastAPI does; any other is text, and not an object', async () => {
       const noType = await rawPost(url, JSON.stringify(hello), { authorization: `Bearer ${KEY}` });
-      expect(noType.status).toBe(200);
+      expect(noType.status).toBe(422);
+      expect(JSON.parse(noType.text).detail).toEqual([{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: JSON.stringify(hello) }]);
+      for (const type of ['application', 'application/json, text/plain', '; charset=utf-8', 'json']) {
+        const r = await post(url, JSON.stringify(hello), { authorization: `Bearer ${KEY}`, 'content-type': type });
+        expect({ type, status: r.status, first: r.json.detail?.[0]?.type }).toEqual({ type, status: 422, first: 'model_attributes_type' });
+      }
+      for (const type of ['application/json; charset=utf-8', 'APPLICATION/JSON', ' application/vnd.api+json ']) {
+        expect((await post(url, JSON.stringify(hello), { authorization: `Bearer ${KEY}`, 'content-type': type })).status).toBe(200);
+      }
       const text = await post(url, JSON.stringify(hello), { authorization: `Bearer ${KEY}`, 'content-type': 'text/plain' });
       expect(text.status).toBe(422);
       expect(text.json.detail[0]).toMatchObject({ type: 'model_attributes_type', loc: ['body'] });
+    });
+
+    it('answers bytes that are not UTF-8 as FastAPI does (400), skips a UTF-8 BOM, and echoes numbers as Python reads them', async () => {
+      const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+      const notUtf8 = await post(url, Buffer.concat([Buffer.from('{"model":"echo","messages":[{"role":"user","content":"a'), Buffer.from([0x80]), Buffer.from('b"}]}')]), headers);
+      expect(notUtf8.status).toBe(400);
+      expect(notUtf8.json).toMatchObject({ detail: 'There was an error parsing the body', error: { type: 'invalid_request_error' } });
+      const bom = await post(url, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(hello))]), headers);
+      expect(bom.status).toBe(200);
+      const numbers = await post(url, '{"model": 9007199254740993, "messages": [], "n": 1.0, "t": 1e16}', headers);
+      expect(numbers.status).toBe(422);
+      expect(numbers.text).toContain('"input":9007199254740993');
+      const missing = await post(url, '{"messages": [], "2": -0.0, "n": 1.0}', headers);
+      expect(missing.text).toContain('"input":{"messages":[],"2":-0.0,"n":1.0}');
+      const huge = await post(url, `{"model":"echo","messages":[],"n":${'1'.repeat(4301)}}`, headers);
+      expect(huge.status).toBe(400);
+      expect((await post(url, `{"model":"echo","messages":[],"n":${'1'.repeat(4300)}, "s": "${'2'.repeat(5000)}", "f": 1.${'3'.repeat(5000)}}`, headers)).status).toBe(200);
     });
 
     it('does not let __proto__ in the body bypass validation', async () => {
@@ -112,6 +139,7 @@ describe('POST /v1/chat/completions (echo)', () => {
       expect(models.headers.get('allow')).toBe('GET, HEAD');
       const unknown = await fetch(`${running.url}/v1/nothing-here`, { method: 'POST', headers: authHeaders(KEY), body: '{}' });
       expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toEqual({ detail: 'Not Found', error: { message: 'Not Found', type: 'invalid_request_error', param: null, code: 'not_found' } });
     });
 
     it('answers an unknown model with 404 model_not_found', async () => {

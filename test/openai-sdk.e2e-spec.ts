@@ -49,4 +49,13 @@ describe('the official openai SDK against the service', () => {
     const wrongKey = new OpenAI({ apiKey: 'nope', baseURL: `${running.url}/v1`, maxRetries: 0 });
     await expect(wrongKey.chat.completions.create({ model: 'echo', messages: [] })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });
+
+  it('reports a 422 with the field at fault in the message the SDK shows', async () => {
+    const missing = client.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }] } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    await expect(missing).rejects.toBeInstanceOf(OpenAI.UnprocessableEntityError);
+    await expect(missing).rejects.toMatchObject({ status: 422, param: 'model', code: 'missing', message: '422 body.model: Field required' });
+    const wrongType = client.chat.completions.create({ model: 'echo', messages: 'hello' } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    await expect(wrongType).rejects.toMatchObject({ status: 422, param: 'messages', code: 'list_type', message: expect.stringContaining('body.messages: Input should be a valid list') });
+    await expect(wrongType).rejects.toMatchObject({ type: 'invalid_request_error', error: { type: 'invalid_request_error', param: 'messages' } });
+  });
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import passport from 'passport';
 import { ApiError, AuthenticationError } from '../common/errors/api-error.js';
+import { isPythonSpace, pythonStrip } from '../common/text/python-space.js';
 import type { Caller } from './caller.js';
 import { BearerStrategy } from './bearer.strategy.js';
 
@@ -15,10 +16,11 @@ export class BearerAuthenticator {
 
   /** The caller of a known, enabled API key, without a promise; null for anything else. */
   knownApiKey(authorization: string | undefined): Caller | null {
-    return this.strategy.knownApiKey(authorization);
+    return this.strategy.knownApiKey(asFastApiReadsIt(authorization));
   }
 
-  authenticate(authorization: string | undefined): Promise<Caller> {
+  authenticate(header: string | undefined): Promise<Caller> {
+    const authorization = asFastApiReadsIt(header);
     const caller = this.strategy.knownApiKey(authorization);
     if (caller) return Promise.resolve(caller);
     // Passport sees only the header, so a body or query field named `access_token` stays a pass-through field.
@@ -31,4 +33,17 @@ export class BearerAuthenticator {
       })(request, {}, (err: unknown) => reject(err instanceof ApiError ? err : new AuthenticationError()));
     });
   }
+}
+
+/**
+ * The header as FastAPI's `HTTPBearer` reads it: the scheme up to the first space, the credentials
+ * after it with white space stripped from both ends (`Bearer  <key>` is `Bearer <key>`). The header
+ * itself when nothing needs stripping, which is the common case and costs no allocation.
+ */
+export function asFastApiReadsIt(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  const space = authorization.indexOf(' ');
+  if (space === -1) return authorization;
+  if (!isPythonSpace(authorization.charCodeAt(space + 1)) && !isPythonSpace(authorization.charCodeAt(authorization.length - 1))) return authorization;
+  return `${authorization.slice(0, space)} ${pythonStrip(authorization.slice(space + 1))}`;
 }

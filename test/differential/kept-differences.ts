@@ -84,8 +84,8 @@ export const KEPT_DIFFERENCES: KeptDifference[] = [
   },
   {
     id: 'utf16-utf32-bodies',
-    reason: 'JSON exchanged between systems is UTF-8 (RFC 8259): UTF-16 and UTF-32 bodies are refused as json_invalid; Python\'s json detects and decodes them.',
-    covers: (r) => oursJsonInvalid(r) && /^utf-(16|32)/.test(pythonJsonEncoding(r.case.body)),
+    reason: 'JSON exchanged between systems is UTF-8 (RFC 8259): UTF-16 and UTF-32 bodies are refused, as json_invalid, or as 400 when they are not even UTF-8; Python\'s json detects and decodes them.',
+    covers: (r) => (oursJsonInvalid(r) || r.ours.status === 400) && /^utf-(16|32)/.test(pythonJsonEncoding(r.case.body)),
   },
   {
     id: 'validation-list-cap',

@@ -54,7 +54,7 @@ export function authHeaders(key = KEY): Record<string, string> {
 
 /** POSTs a JSON body (or raw text) and returns status, headers and parsed body. */
 export async function post(url: string, body: unknown, headers: Record<string, string> = authHeaders()) {
-  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
   const text = await res.text();
   let json: unknown;
   try {

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { OpenApiSchema } from '../../common/openapi/open-schema.decorator.js';
+import { ErrorObjectDto } from './error-response.dto.js';
 
 /** One validation failure, as pydantic v2 reports it. */
 @OpenApiSchema({ name: 'ValidationError', title: 'ValidationError', untyped: ['input'] })
@@ -17,14 +18,19 @@ export class ValidationErrorDto {
   input?: unknown;
 }
 
-/** FastAPI's 422 body. */
+/** FastAPI's 422 body, with OpenAI's error object beside it. */
 @OpenApiSchema({ name: 'HTTPValidationError', title: 'HTTPValidationError' })
 export class HttpValidationErrorDto {
   @ApiProperty({ title: 'Detail', type: () => [ValidationErrorDto], required: false, description: 'One entry per invalid field.' })
   detail?: ValidationErrorDto[];
+
+  /** The first problem, where OpenAI clients read an error: `message` names the field, `param` is the field, `code` its pydantic type. */
+  @ApiPropertyOptional({ type: () => ErrorObjectDto })
+  error?: ErrorObjectDto;
 }
 
 /** The 422 body for a request without `model`. */
 export const HTTP_VALIDATION_ERROR_EXAMPLE = {
   detail: [{ type: 'missing', loc: ['body', 'model'], msg: 'Field required', input: { messages: [{ role: 'user', content: 'Hello from the docs' }] } }],
+  error: { message: 'body.model: Field required', type: 'invalid_request_error', param: 'model', code: 'missing' },
 };

@@ -12,17 +12,22 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
-    sendError(reply, methodNotAllowed(http.getRequest<FastifyRequest>(), exception) ?? exception, this.logger);
+    sendError(reply, routingError(http.getRequest<FastifyRequest>(), exception) ?? exception, this.logger);
   }
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-/** A path that exists, asked with a method it does not take: FastAPI's 405 with `Allow`, not a 404. */
-function methodNotAllowed(request: FastifyRequest | undefined, exception: unknown): ApiError | undefined {
-  if (!(exception instanceof NotFoundException) || !request?.server) return undefined;
+/**
+ * No route for the request, answered as FastAPI writes it: a path that exists asked with a method it
+ * does not take is `405 Method Not Allowed` with `Allow`; any other is `404 Not Found`.
+ */
+function routingError(request: FastifyRequest | undefined, exception: unknown): ApiError | undefined {
+  if (!(exception instanceof NotFoundException)) return undefined;
+  const notFound = new ApiError(404, 'Not Found', 'invalid_request_error', ERROR_CODES.notFound);
+  if (!request?.server) return notFound;
   const url = request.url.split('?', 1)[0];
   const allowed = METHODS.filter((method) => method !== request.method && request.server.hasRoute({ method, url }));
-  if (allowed.length === 0) return undefined;
+  if (allowed.length === 0) return notFound;
   return new ApiError(405, 'Method Not Allowed', 'invalid_request_error', ERROR_CODES.methodNotAllowed, null, { allow: allowed.join(', ') });
 }

@@ -6,7 +6,29 @@ import { RequestValidationError } from './validation-error.js';
 describe('toErrorResponse', () => {
   it('answers validation errors as FastAPI 422 bodies', () => {
     const issue = { type: 'missing', loc: ['body', 'model'], msg: 'Field required', input: {} };
-    expect(toErrorResponse(new RequestValidationError([issue]))).toEqual({ status: 422, headers: {}, body: { detail: [issue] } });
+    expect(toErrorResponse(new RequestValidationError([issue]))).toEqual({
+      status: 422,
+      headers: {},
+      body: { detail: [issue], error: { message: 'body.model: Field required', type: 'invalid_request_error', param: 'model', code: 'missing' } },
+    });
+  });
+
+  it('names the first problem of a 422 where OpenAI clients read it, and counts the others', () => {
+    const issues = [
+      { type: 'string_type', loc: ['body', 'messages', 0, 'content', 2, 'text'], msg: 'Input should be a valid string', input: 5 },
+      { type: 'missing', loc: ['body', 'model'], msg: 'Field required', input: {} },
+      { type: 'missing', loc: ['body', 'x'], msg: 'Field required', input: {} },
+    ];
+    const { body } = toErrorResponse(new RequestValidationError(issues));
+    expect(body.detail).toBe(issues);
+    expect(body.error).toEqual({
+      message: 'body.messages.0.content.2.text: Input should be a valid string (and 2 more problems)',
+      type: 'invalid_request_error',
+      param: 'messages[0].content[2].text',
+      code: 'string_type',
+    });
+    const json = toErrorResponse(new RequestValidationError([{ type: 'json_invalid', loc: ['body', 12], msg: 'JSON decode error', input: {}, ctx: { error: "Expecting ',' delimiter" } }]));
+    expect(json.body.error).toEqual({ message: "body: JSON decode error at character 12: Expecting ',' delimiter", type: 'invalid_request_error', param: null, code: 'json_invalid' });
   });
 
   it('gives every other error both detail and an OpenAI error object', () => {

@@ -1,7 +1,7 @@
 import { HttpException } from '@nestjs/common';
-import { ApiError, OpenAiErrorObject, UpstreamError } from './api-error.js';
+import { ApiError, type OpenAiErrorObject, UpstreamError } from './api-error.js';
 import { ERROR_CODES, type ErrorCode } from './error-codes.js';
-import { RequestValidationError } from './validation-error.js';
+import { RequestValidationError, type ValidationIssue } from './validation-error.js';
 
 export interface ErrorResponse {
   status: number;
@@ -37,6 +37,36 @@ export function errorBody(status: number, message: string, type?: string, code: 
   return { detail: message, error };
 }
 
+/**
+ * FastAPI's 422 body, `detail` exactly as pydantic writes it, with OpenAI's `error` beside it: OpenAI
+ * clients build their message from `error`, so the first problem is named there, where it is.
+ */
+export function validationErrorBody(detail: ValidationIssue[]): { detail: ValidationIssue[]; error: OpenAiErrorObject } {
+  const first = detail[0];
+  if (!first) return { detail, error: { message: 'The request is invalid.', type: 'invalid_request_error', param: null, code: null } };
+  const more = detail.length - 1;
+  const others = more === 0 ? '' : ` (and ${more} more problem${more === 1 ? '' : 's'})`;
+  const error: OpenAiErrorObject = { message: `${describeIssue(first)}${others}`, type: 'invalid_request_error', param: paramOf(first), code: first.type };
+  return { detail, error };
+}
+
+function describeIssue(issue: ValidationIssue): string {
+  if (issue.type === 'json_invalid') {
+    const why = typeof issue.ctx?.error === 'string' ? `: ${issue.ctx.error}` : '';
+    return `body: JSON decode error at character ${String(issue.loc[1] ?? 0)}${why}`;
+  }
+  return `${issue.loc.join('.')}: ${issue.msg}`;
+}
+
+/** The field a problem is about, as OpenAI writes params (`messages[0].content`); none for the body as a whole. */
+function paramOf(issue: ValidationIssue): string | null {
+  if (issue.type === 'json_invalid') return null;
+  const path = issue.loc[0] === 'body' ? issue.loc.slice(1) : issue.loc;
+  let param = '';
+  for (const part of path) param += typeof part === 'number' ? `[${part}]` : param ? `.${part}` : part;
+  return param || null;
+}
+
 interface FrameworkError {
   statusCode?: number;
   code?: string;
@@ -49,7 +79,7 @@ interface FrameworkError {
  */
 export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof RequestValidationError) {
-    return { status: 422, headers: {}, body: { detail: err.detail } };
+    return { status: 422, headers: {}, body: validationErrorBody(err.detail) };
   }
   if (err instanceof UpstreamError && err.status < 500 && err.body && typeof err.body === 'object' && !Array.isArray(err.body)) {
     const upstream = err.body as Record<string, unknown>;

@@ -2,7 +2,8 @@ import type { Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiError } from './api-error.js';
 import { toErrorResponse } from './error-mapper.js';
-import { RequestValidationError } from './validation-error.js';
+import { pythonValueAt, readAsPython, stringifyPython } from '../json/python-json.js';
+import { RequestValidationError, type ValidationIssue } from './validation-error.js';
 
 /**
  * The one place an error becomes a reply: FastAPI's `detail` plus OpenAI's `error`, with its status
@@ -17,7 +18,29 @@ export function sendError(reply: FastifyReply, exception: unknown, logger: Logge
     return;
   }
   if (reply.sent) return;
-  reply.status(status).headers(headers).type('application/json').send(safeStringify(body, status));
+  const raw = exception instanceof RequestValidationError ? reply.request?.rawBody : undefined;
+  const text = (raw !== undefined && echoedAsPython(body, raw)) || safeStringify(body, status);
+  reply.status(status).headers(headers).type('application/json').send(text);
+}
+
+/**
+ * A 422 body whose `input`s are echoed as FastAPI echoes them, read from the JSON text the client
+ * sent: floats stay floats (`1.0`), integers stay exact past 2^53, keys keep their order. Undefined
+ * when the text cannot be read that way (the ordinary serialisation is used).
+ */
+function echoedAsPython(body: Record<string, unknown>, raw: string): string | undefined {
+  try {
+    const view = readAsPython(raw);
+    const detail = (body.detail as ValidationIssue[]).map((issue) => {
+      if (issue.loc[0] !== 'body' || issue.type === 'json_invalid') return issue;
+      const path = issue.type === 'missing' ? issue.loc.slice(1, -1) : issue.loc.slice(1);
+      const input = pythonValueAt(view, path);
+      return input === undefined ? issue : { ...issue, input };
+    });
+    return stringifyPython({ ...body, detail });
+  } catch {
+    return undefined;
+  }
 }
 
 /** The payload of the SSE error event that ends a stream which failed after its first chunk. */

@@ -1,10 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { ApiError, OverloadedError } from '../errors/api-error.js';
 import { ERROR_CODES } from '../errors/error-codes.js';
 import { RequestValidationError } from '../errors/validation-error.js';
 import { BodyBudget } from '../http/body-budget.js';
+import { isPythonSpace } from '../text/python-space.js';
 import { findJsonSyntaxFault } from './json-error-position.js';
+import { PYTHON_INT_MAX_DIGITS } from './python-json.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,15 +15,33 @@ declare module 'fastify' {
     rawBody?: string;
     /** Bytes of the budget this request holds until its response ends. */
     bodyBytesHeld?: number;
+    /** Whether the body is read as JSON, decided from the Content-Type as FastAPI decides it. */
+    bodyIsJson?: boolean;
   }
 }
 
-/** FastAPI parses a body as JSON when there is no content type or it is `application/json` / `application/*+json`. */
-function isJsonContentType(contentType: string | undefined): boolean {
-  if (!contentType) return true;
-  const mime = contentType.split(';', 1)[0].trim().toLowerCase();
-  return mime === 'application/json' || (mime.startsWith('application/') && mime.endsWith('+json'));
+/**
+ * FastAPI (0.132 and later, `strict_content_type`) reads a body as JSON only when its Content-Type,
+ * read as Python's `email.message` reads it (up to the first `;`, stripped, lower-cased, exactly one
+ * `/`), is `application/json` or `application/*+json`. Anything else, a missing or empty header
+ * included, leaves the body as text.
+ */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const semi = contentType.indexOf(';');
+  let start = 0;
+  let end = semi === -1 ? contentType.length : semi;
+  while (start < end && isPythonSpace(contentType.charCodeAt(start))) start++;
+  while (end > start && isPythonSpace(contentType.charCodeAt(end - 1))) end--;
+  const mime = contentType.slice(start, end).toLowerCase();
+  const slash = mime.indexOf('/');
+  if (slash === -1 || mime.indexOf('/', slash + 1) !== -1 || mime.slice(0, slash) !== 'application') return false;
+  const subtype = mime.slice(slash + 1);
+  return subtype === 'json' || subtype.endsWith('+json');
 }
+
+/** FastAPI's answer to a body its JSON decoder cannot even read (bytes that are not UTF-8, an integer past Python's digit limit). */
+const unreadable = () => new ApiError(400, 'There was an error parsing the body', 'invalid_request_error', ERROR_CODES.badRequest);
 
 export interface BodyLimits {
   /** Largest body of one request (413 beyond). */
@@ -43,8 +64,13 @@ const busy = () => new OverloadedError('The service is receiving more request da
 export function registerJsonBodyParser(fastify: FastifyInstance, limits: BodyLimits): void {
   fastify.removeAllContentTypeParsers();
   fastify.addHook('onRequest', (req, reply, done) => {
-    // The share a body takes is given back when the response ends, however it ends.
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
+      // What the body is, is decided here from the header as FastAPI decides it; the header is then
+      // dropped so that Fastify hands every body to the parser below (it would answer 415 to values
+      // it cannot parse, which FastAPI reads as text).
+      req.bodyIsJson = isJsonContentType(req.headers['content-type']);
+      delete req.headers['content-type'];
+      // The share a body takes is given back when the response ends, however it ends.
       reply.raw.once('close', () => {
         if (req.bodyBytesHeld) limits.budget.give(req.bodyBytesHeld);
         req.bodyBytesHeld = 0;
@@ -96,10 +122,13 @@ function readBody(req: FastifyRequest, payload: IncomingMessage, { maxBytes, bud
 
 function parse(req: FastifyRequest, bytes: Buffer, done: (err: Error | null, body?: unknown) => void): void {
   if (bytes.length === 0) return done(null, undefined);
-  const body = bytes.toString('utf8');
-  if (!isJsonContentType(req.headers['content-type'])) return done(null, body);
+  if (!req.bodyIsJson) return done(null, bytes.toString('utf8'));
+  // Python decodes the bytes strictly (a UTF-8 BOM is skipped); FastAPI answers 400 when it cannot.
+  if (!isUtf8(bytes)) return done(unreadable());
+  const body = bytes.toString('utf8', bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0);
   try {
     const parsed: unknown = JSON.parse(body);
+    if (body.length > PYTHON_INT_MAX_DIGITS && hasIntegerPastPythonLimit(body)) return done(unreadable());
     req.rawBody = body;
     done(null, parsed);
   } catch {
@@ -107,3 +136,48 @@ function parse(req: FastifyRequest, bytes: Buffer, done: (err: Error | null, bod
     done(new RequestValidationError([{ type: 'json_invalid', loc: ['body', fault.pos], msg: 'JSON decode error', input: {}, ctx: { error: fault.msg } }]), undefined);
   }
 }
+
+/**
+ * Whether valid JSON `text` holds an integer token of more digits than Python reads (its `json`
+ * raises ValueError, FastAPI answers 400). Linear: digit runs of 64 or more are rare, and only then
+ * is the text walked token by token to tell an integer from digits in a string or a fraction.
+ */
+export function hasIntegerPastPythonLimit(text: string): boolean {
+  LONG_DIGITS.lastIndex = 0;
+  let found = false;
+  for (let m = LONG_DIGITS.exec(text); m; m = LONG_DIGITS.exec(text)) {
+    if (m[0].length > PYTHON_INT_MAX_DIGITS) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) return false;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+      continue;
+    }
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) continue;
+    // A number token: its integer digits, then a fraction or exponent makes it a float.
+    let j = c === 0x2d ? i + 1 : i;
+    const digitsStart = j;
+    while (isDigit(text.charCodeAt(j))) j++;
+    const digits = j - digitsStart;
+    const next = text.charCodeAt(j);
+    const isFloat = next === 0x2e || next === 0x65 || next === 0x45;
+    if (!isFloat && digits > PYTHON_INT_MAX_DIGITS) return true;
+    while (isDigit(text.charCodeAt(j)) || text.charCodeAt(j) === 0x2e || text.charCodeAt(j) === 0x65 || text.charCodeAt(j) === 0x45 || text.charCodeAt(j) === 0x2b || text.charCodeAt(j) === 0x2d) j++;
+    i = j - 1;
+  }
+  return false;
+}
+
+const LONG_DIGITS = /\d{64,}/g;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;

@@ -10,7 +10,7 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
 const LITERALS = ['true', 'false', 'null'];
 
 /**
- * Finds the first syntax error in `text` the way CPython's JSON decoder does, so a 422 can carry
+ * Finds the first syntax error in `text` the way CPython 3.14's JSON decoder does, so a 422 can carry
  * FastAPI's `loc: ["body", <pos>]`. Iterative, so hostile nesting cannot overflow the stack.
  * Returns null when the text is valid JSON.
  */
@@ -84,7 +84,10 @@ function scan(s: string): { pos: number; msg: string } | null {
         continue;
       }
       if (s[i] !== ',') return { pos: i, msg: "Expecting ',' delimiter" };
+      const comma = i;
       i = skip(s, i + 1);
+      // Python 3.13 and later name a trailing comma, at the comma.
+      if (s[i] === close) return { pos: comma, msg: `Illegal trailing comma before end of ${top === '[' ? 'array' : 'object'}` };
       expect = top === '[' ? 'value' : 'key';
       break;
     }
@@ -104,12 +107,13 @@ function scanString(s: string, start: number): number | { pos: number; msg: stri
     if (c < 0x20) return { pos: i, msg: 'Invalid control character at' };
     if (c === 0x5c) {
       const e = s[i + 1];
+      if (e === undefined) break;
       if (e === 'u') {
         if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 2, i + 6))) return { pos: i + 1, msg: 'Invalid \\uXXXX escape' };
         i += 6;
         continue;
       }
-      if (e === undefined || !'"\\/bfnrt'.includes(e)) return { pos: i, msg: 'Invalid \\escape' };
+      if (!'"\\/bfnrt'.includes(e)) return { pos: i, msg: 'Invalid \\escape' };
       i += 2;
       continue;
     }
