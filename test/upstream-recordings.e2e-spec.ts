@@ -55,21 +55,12 @@ const REPLIES: { server: Server; file: string; body: Record<string, unknown>; as
  * `{detail, error:{message,type,param,code}}` (integer `code`, no `param`, or no `error` object at all).
  */
 const ERRORS: { server: Server; file: string; status: number; clientStatus: number; sdkBug?: string; bodyBug?: string }[] = [
-  {
-    server: 'vllm', file: 'error-400.json', status: 400, clientStatus: 400,
-    bodyBug: 'BUG: vLLM\'s integer `code` (400) is passed through; OpenAI\'s and the README\'s error.code is a string or null',
-  },
-  {
-    server: 'vllm', file: 'error-404-legacy.json', status: 404, clientStatus: 404,
-    sdkBug: 'BUG: an older vLLM answers a flat {object:"error",message,…}; passed through, it has no `error`: the SDK says "404 status code (no body)"',
-    bodyBug: 'BUG: same flat vLLM body; the client gets no `error` object at all',
-  },
+  { server: 'vllm', file: 'error-400.json', status: 400, clientStatus: 400 },
+  // An older vLLM answers a flat {object:"error",message,…}: the client still gets an `error` object.
+  { server: 'vllm', file: 'error-404-legacy.json', status: 404, clientStatus: 404 },
   { server: 'ollama', file: 'error-404.json', status: 404, clientStatus: 404 },
   { server: 'ollama', file: 'error-400.json', status: 400, clientStatus: 400 },
-  {
-    server: 'llama-cpp', file: 'error-400-context.json', status: 400, clientStatus: 400,
-    bodyBug: 'BUG: llama.cpp\'s error object (no `param`, integer `code`) is passed through as it is',
-  },
+  { server: 'llama-cpp', file: 'error-400-context.json', status: 400, clientStatus: 400 },
   // A 5xx is retried (maxRetries 0 here) and answered with the service's own 502 body.
   { server: 'llama-cpp', file: 'error-503-loading.json', status: 503, clientStatus: 502 },
 ];

@@ -50,6 +50,15 @@ describe('toErrorResponse', () => {
     expect(r).toEqual({ status: 400, headers: {}, body: { detail: 'bad temperature', ...upstream } });
   });
 
+  it('makes an upstream 4xx body readable by OpenAI clients: a flat body gets an error object, codes become strings', () => {
+    const flat = { object: 'error', message: 'The model `x` does not exist.', type: 'NotFoundError', param: null, code: 404 };
+    const r = toErrorResponse(new UpstreamError({ provider: 'vllm', status: 404, message: flat.message, retryable: false, body: flat }));
+    expect(r.body).toEqual({ detail: flat.message, ...flat, error: { message: flat.message, type: 'NotFoundError', param: null, code: '404' } });
+    const llama = { error: { code: 400, message: 'the request exceeds the available context size', type: 'exceed_context_size_error', n_ctx: 4096 } };
+    const l = toErrorResponse(new UpstreamError({ provider: 'llama', status: 400, message: llama.error.message, retryable: false, body: llama }));
+    expect(l.body.error).toEqual({ message: llama.error.message, type: 'exceed_context_size_error', param: null, code: '400' });
+  });
+
   it('maps timeouts to 504 and Nest exceptions to their status', () => {
     expect(toErrorResponse(new UpstreamTimeoutError('vllm', 10)).status).toBe(504);
     expect(toErrorResponse(new NotFoundException('Cannot GET /x')).body.error).toMatchObject({ message: 'Cannot GET /x' });

@@ -67,6 +67,24 @@ function paramOf(issue: ValidationIssue): string | null {
   return param || null;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * An upstream's 4xx error, its fields kept, as the `error` object OpenAI clients read: from the
+ * nested `{error:{…}}` servers write today or the flat `{message, type, code}` older vLLM wrote,
+ * with `param` present and `code` a string or null (vLLM and llama.cpp write the status number).
+ */
+function upstreamErrorObject(body: Record<string, unknown>, message: string, status: number): OpenAiErrorObject {
+  const given = isRecord(body.error) ? body.error : body;
+  const code = given.code;
+  return {
+    message: typeof given.message === 'string' && given.message ? given.message : message,
+    type: typeof given.type === 'string' && given.type ? given.type : (TYPE_BY_STATUS[status] ?? 'invalid_request_error'),
+    param: typeof given.param === 'string' ? given.param : null,
+    code: typeof code === 'string' ? code : typeof code === 'number' ? String(code) : null,
+  };
+}
+
 interface FrameworkError {
   statusCode?: number;
   code?: string;
@@ -81,9 +99,9 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof RequestValidationError) {
     return { status: 422, headers: {}, body: validationErrorBody(err.detail) };
   }
-  if (err instanceof UpstreamError && err.status < 500 && err.body && typeof err.body === 'object' && !Array.isArray(err.body)) {
-    const upstream = err.body as Record<string, unknown>;
-    return { status: err.status, headers: {}, body: { detail: err.message, ...upstream } };
+  if (err instanceof UpstreamError && err.status < 500 && isRecord(err.body)) {
+    const upstream = err.body;
+    return { status: err.status, headers: {}, body: { detail: err.message, ...upstream, error: upstreamErrorObject(upstream, err.message, err.status) } };
   }
   if (err instanceof ApiError) {
     return { status: err.status, headers: err.headers, body: errorBody(err.status, err.message, err.type, err.code, err.param) };
