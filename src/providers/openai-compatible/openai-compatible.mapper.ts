@@ -32,7 +32,8 @@ export class ModelSplicer {
 
   /** A reply parsed from `text`, with the requested model name on it and, when it can be spliced in, in its text. */
   completion(completion: ChatCompletion, text: string): CompletionFrame {
-    const spliced = this.splice(text, completion.model);
+    // A reply is written whole, so it may span lines (Go's encoder ends Ollama's with a newline).
+    const spliced = this.splice(text, completion.model, false);
     completion.model = this.requestedModel;
     return { completion, text: spliced };
   }
@@ -48,11 +49,11 @@ export class ModelSplicer {
    * `text` (a JSON object whose top-level `model` is `upstreamModel`) with that value replaced by
    * the requested name, or undefined when that cannot be done with certainty. In valid JSON the
    * characters `"model"` can only be a string token (a quote inside a string is escaped), so when
-   * they occur once, they are the top-level key. Text over several lines is left alone: a frame's
-   * data must be one line.
+   * they occur once, they are the top-level key. A chunk's text over several lines is left alone:
+   * a frame's data must be one line.
    */
-  splice(text: string, upstreamModel: unknown): string | undefined {
-    if (typeof upstreamModel !== 'string' || text.includes('\n')) return undefined;
+  splice(text: string, upstreamModel: unknown, oneLine = true): string | undefined {
+    if (typeof upstreamModel !== 'string' || (oneLine && text.includes('\n'))) return undefined;
     const key = text.indexOf('"model"');
     if (key === -1 || text.indexOf('"model"', key + 7) !== -1) return undefined;
     let at = key + 7;
