@@ -30,7 +30,7 @@ export class MetricsController {
   @Get()
   @Public()
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() reply: FastifyReply): Promise<void> {
-    if (!this.token) throw new ApiError(404, 'GET /metrics is served only when METRICS_TOKEN is set.', 'invalid_request_error', ERROR_CODES.notFound);
+    if (!this.token) throw new ApiError({ status: 404, message: 'GET /metrics is served only when METRICS_TOKEN is set.', code: ERROR_CODES.notFound });
     const presented = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
     if (!timingSafeEqual(digest(presented), this.token)) throw new AuthenticationError('GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
     reply.type(this.metrics.registry.contentType).send(await this.metrics.scrape());

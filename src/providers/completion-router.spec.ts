@@ -43,7 +43,7 @@ describe('CompletionRouter', () => {
   });
 
   it('tries another target at once when one has no room for an adapter, without counting it as a failure', async () => {
-    const full = new ScriptedBackend(() => new ApiError(503, 'no room', 'server_error', 'adapter_capacity', null, { 'retry-after': '1' }));
+    const full = new ScriptedBackend(() => new ApiError({ status: 503, message: 'no room', code: 'adapter_capacity', headers: { 'retry-after': '1' } }));
     const room = new ScriptedBackend(() => 'ok');
     const { registry, router, events } = setup({ full, room }, [{ name: 'm', targets: [{ provider: 'full', weight: 1000 }, { provider: 'room', weight: 1 }] }]);
     for (let i = 0; i < 5; i++) await router.complete(registry.resolve('m'), body, signal);

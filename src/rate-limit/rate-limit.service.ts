@@ -156,7 +156,7 @@ export class RateLimitService implements OnApplicationShutdown {
     this.events.storeError(policy);
     this.outage.failed(err);
     if (policy === 'deny' && dimension) {
-      throw new ApiError(503, 'Rate limits cannot be checked right now; try again shortly.', 'server_error', ERROR_CODES.rateLimitStoreUnavailable, null, { 'retry-after': '1' });
+      throw new ApiError({ status: 503, message: 'Rate limits cannot be checked right now; try again shortly.', code: ERROR_CODES.rateLimitStoreUnavailable, headers: { 'retry-after': '1' } });
     }
     return dimension && limit ? { [`x-ratelimit-limit-${dimension}`]: String(limit) } : {};
   }

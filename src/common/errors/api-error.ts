@@ -8,65 +8,75 @@ export interface OpenAiErrorObject {
   code: string | null;
 }
 
+/** What an error the client sees is, by name. */
+export interface ApiErrorOptions {
+  status: number;
+  message: string;
+  /** OpenAI's error type; by default `server_error` for 5xx, `invalid_request_error` otherwise. */
+  type?: string;
+  code?: ErrorCode | null;
+  /** The request field at fault. */
+  param?: string | null;
+  /** Extra response headers (Retry-After, WWW-Authenticate, …). */
+  headers?: Record<string, string>;
+}
+
 /**
  * The one error vocabulary of the service: anything thrown on the request path that a
  * client should see as something other than a 500 is one of these.
  */
 export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly type: string,
-    readonly code: ErrorCode | null = null,
-    readonly param: string | null = null,
-    /** Extra response headers (Retry-After, WWW-Authenticate, …). */
-    readonly headers: Record<string, string> = {},
-  ) {
+  readonly status: number;
+  readonly type: string;
+  readonly code: ErrorCode | null;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+
+  constructor({ status, message, type, code = null, param = null, headers = {} }: ApiErrorOptions) {
     super(message);
     this.name = new.target.name;
+    this.status = status;
+    this.type = type ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
+    this.code = code;
+    this.param = param;
+    this.headers = headers;
   }
 }
 
 export class AuthenticationError extends ApiError {
   constructor(message = 'Invalid or missing API key. Send it as "Authorization: Bearer <key>".') {
-    super(401, message, 'authentication_error', ERROR_CODES.invalidApiKey, null, { 'www-authenticate': 'Bearer' });
+    super({ status: 401, message, type: 'authentication_error', code: ERROR_CODES.invalidApiKey, headers: { 'www-authenticate': 'Bearer' } });
   }
 }
 
 export class PermissionError extends ApiError {
   constructor(message: string) {
-    super(403, message, 'permission_error', ERROR_CODES.modelNotAllowed, 'model');
+    super({ status: 403, message, type: 'permission_error', code: ERROR_CODES.modelNotAllowed, param: 'model' });
   }
 }
 
 export class UnknownModelError extends ApiError {
   constructor(model: string, hint?: string) {
-    super(
-      404,
-      `The model '${model}' does not exist or you do not have access to it.${hint ? ` ${hint}` : ''}`,
-      'invalid_request_error',
-      ERROR_CODES.modelNotFound,
-      'model',
-    );
+    super({ status: 404, message: `The model '${model}' does not exist or you do not have access to it.${hint ? ` ${hint}` : ''}`, code: ERROR_CODES.modelNotFound, param: 'model' });
   }
 }
 
 export class RateLimitError extends ApiError {
   constructor(message: string, headers: Record<string, string>) {
-    super(429, message, 'rate_limit_error', ERROR_CODES.rateLimitExceeded, null, headers);
+    super({ status: 429, message, type: 'rate_limit_error', code: ERROR_CODES.rateLimitExceeded, headers });
   }
 }
 
 export class OverloadedError extends ApiError {
   constructor(message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
-    super(503, message, 'server_error', ERROR_CODES.overloaded, null, { 'retry-after': String(retryAfterSeconds), ...headers });
+    super({ status: 503, message, code: ERROR_CODES.overloaded, headers: { 'retry-after': String(retryAfterSeconds), ...headers } });
   }
 }
 
 /** The upstream did not answer within its deadline. */
 export class UpstreamTimeoutError extends ApiError {
   constructor(provider: string, timeoutMs: number) {
-    super(504, `The upstream '${provider}' did not answer within ${timeoutMs} ms.`, 'server_error', ERROR_CODES.upstreamTimeout);
+    super({ status: 504, message: `The upstream '${provider}' did not answer within ${timeoutMs} ms.`, code: ERROR_CODES.upstreamTimeout });
   }
 }
 
@@ -97,7 +107,7 @@ export class UpstreamError extends ApiError {
 
   constructor(options: UpstreamErrorOptions) {
     const { provider, status, message, retryable, body, retryAfterMs, code = ERROR_CODES.upstreamError } = options;
-    super(status, message, status >= 500 ? 'server_error' : 'invalid_request_error', code);
+    super({ status, message, code });
     this.provider = provider;
     this.retryable = retryable;
     this.body = body;

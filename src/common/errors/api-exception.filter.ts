@@ -24,10 +24,10 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
  */
 function routingError(request: FastifyRequest | undefined, exception: unknown): ApiError | undefined {
   if (!(exception instanceof NotFoundException)) return undefined;
-  const notFound = new ApiError(404, 'Not Found', 'invalid_request_error', ERROR_CODES.notFound);
+  const notFound = new ApiError({ status: 404, message: 'Not Found', code: ERROR_CODES.notFound });
   if (!request?.server) return notFound;
   const url = request.url.split('?', 1)[0];
   const allowed = METHODS.filter((method) => method !== request.method && request.server.hasRoute({ method, url }));
   if (allowed.length === 0) return notFound;
-  return new ApiError(405, 'Method Not Allowed', 'invalid_request_error', ERROR_CODES.methodNotAllowed, null, { allow: allowed.join(', ') });
+  return new ApiError({ status: 405, message: 'Method Not Allowed', code: ERROR_CODES.methodNotAllowed, headers: { allow: allowed.join(', ') } });
 }

@@ -27,7 +27,7 @@ const cases: [string, unknown, Meaning][] = [
   ['an adapter load past its deadline', upstream(504, false, { code: ERROR_CODES.upstreamTimeout }), { attempt: 'stop', fallback: true, status: 504, code: 'upstream_timeout', kind: 'timeout' }],
   ['a checkpoint the upstream does not serve', upstream(502, false, { code: ERROR_CODES.adapterUnavailable }), { attempt: 'stop', fallback: true, status: 502, code: 'adapter_unavailable', kind: '5xx' }],
   ['a reply past its deadline', new UpstreamTimeoutError('p', 1000), { attempt: 'stop', fallback: true, status: 504, code: 'upstream_timeout', kind: 'timeout' }],
-  ['no adapter slot left', new ApiError(503, 'full', 'server_error', ERROR_CODES.adapterCapacity), { attempt: 'other_target', fallback: true, status: 503, code: 'adapter_capacity', kind: '5xx' }],
+  ['no adapter slot left', new ApiError({ status: 503, message: 'full', code: ERROR_CODES.adapterCapacity }), { attempt: 'other_target', fallback: true, status: 503, code: 'adapter_capacity', kind: '5xx' }],
   ["the client's own mistake", new UnknownModelError('m'), { attempt: 'stop', fallback: false, status: 404, code: 'model_not_found', kind: '4xx' }],
   ['a bug', new Error('boom'), { attempt: 'stop', fallback: true, status: 500, code: 'internal_error', kind: 'other' }],
 ];

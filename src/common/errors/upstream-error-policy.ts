@@ -39,9 +39,9 @@ export function finalError(err: unknown): unknown {
   if (!(err instanceof UpstreamError) || !err.retryable) return err;
   if (err.status === 429) {
     const retryAfter: Record<string, string> = err.retryAfterMs !== undefined ? { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) } : {};
-    return new ApiError(429, err.message, 'rate_limit_error', ERROR_CODES.upstreamRateLimited, null, retryAfter);
+    return new ApiError({ status: 429, message: err.message, type: 'rate_limit_error', code: ERROR_CODES.upstreamRateLimited, headers: retryAfter });
   }
-  return new ApiError(502, `${err.message} (gave up after retries)`, 'server_error', err.code ?? ERROR_CODES.upstreamError);
+  return new ApiError({ status: 502, message: `${err.message} (gave up after retries)`, code: err.code ?? ERROR_CODES.upstreamError });
 }
 
 /** The `kind` label an upstream failure counts as in the metrics: short and stable. */

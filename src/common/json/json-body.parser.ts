@@ -41,7 +41,7 @@ export function isJsonContentType(contentType: string | undefined): boolean {
 }
 
 /** FastAPI's answer to a body its JSON decoder cannot even read (bytes that are not UTF-8, an integer past Python's digit limit). */
-const unreadable = () => new ApiError(400, 'There was an error parsing the body', 'invalid_request_error', ERROR_CODES.badRequest);
+const unreadable = () => new ApiError({ status: 400, message: 'There was an error parsing the body', code: ERROR_CODES.badRequest });
 
 export interface BodyLimits {
   /** Largest body of one request (413 beyond). */
@@ -51,7 +51,7 @@ export interface BodyLimits {
 }
 
 // The rest of a refused body is not read: the connection closes after the answer.
-const tooLarge = (max: number) => new ApiError(413, `Request body is larger than ${max} bytes.`, 'invalid_request_error', ERROR_CODES.payloadTooLarge, null, { connection: 'close' });
+const tooLarge = (max: number) => new ApiError({ status: 413, message: `Request body is larger than ${max} bytes.`, code: ERROR_CODES.payloadTooLarge, headers: { connection: 'close' } });
 const busy = () => new OverloadedError('The service is receiving more request data than it holds at once; try again shortly.', 1, { connection: 'close' });
 
 /**

@@ -116,7 +116,7 @@ export class AnthropicBackend implements ModelBackend {
     } catch (err) {
       if (err instanceof ApiError) throw err;
       // A shape the translation cannot read (e.g. a tool call that is not an object), or nesting too deep to serialise.
-      throw new ApiError(400, 'The request cannot be translated for Anthropic: a message, tool or tool call is not of the expected shape.', 'invalid_request_error', ERROR_CODES.invalidRequest);
+      throw new ApiError({ status: 400, message: 'The request cannot be translated for Anthropic: a message, tool or tool call is not of the expected shape.', code: ERROR_CODES.invalidRequest });
     }
   }
 

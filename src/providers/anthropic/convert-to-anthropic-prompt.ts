@@ -79,7 +79,7 @@ function imageBlock(imageUrl: unknown, param: string): AnthropicBlock {
     if (data) return { type: 'image', source: { type: 'base64', media_type: data[1], data: url.slice(data[0].length) } };
     if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
   }
-  throw new ApiError(400, `${param} must be an http(s) URL or a base64 data URL.`, 'invalid_request_error', ERROR_CODES.invalidImageUrl, param);
+  throw new ApiError({ status: 400, message: `${param} must be an http(s) URL or a base64 data URL.`, code: ERROR_CODES.invalidImageUrl, param });
 }
 
 function assistantBlocks(m: ChatMessage, i: number, warnings: string[]): AnthropicBlock[] {
@@ -105,7 +105,7 @@ function toolInput(args: unknown, param: string): unknown {
     input = undefined;
   }
   if (input && typeof input === 'object' && !Array.isArray(input)) return input;
-  throw new ApiError(400, `${param} is not a JSON object.`, 'invalid_request_error', ERROR_CODES.invalidToolArguments, param);
+  throw new ApiError({ status: 400, message: `${param} is not a JSON object.`, code: ERROR_CODES.invalidToolArguments, param });
 }
 
 function toolResult(m: ChatMessage, i: number, warnings: string[]): AnthropicBlock {

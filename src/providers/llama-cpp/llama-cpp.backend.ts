@@ -138,7 +138,7 @@ export class LlamaCppBackend implements ModelBackend {
     const room = this.options.contextSize - promptTokens;
     if (room < 1) {
       const message = `The messages take ${promptTokens} tokens; this model's context holds ${this.options.contextSize}.`;
-      throw new ApiError(400, message, 'invalid_request_error', ERROR_CODES.contextLengthExceeded, 'messages');
+      throw new ApiError({ status: 400, message, code: ERROR_CODES.contextLengthExceeded, param: 'messages' });
     }
     const grammar = await this.grammars.get(generation.format);
     const chat = await this.pool.acquire(signal);

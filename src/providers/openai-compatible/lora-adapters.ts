@@ -84,7 +84,7 @@ export class LoraAdapters {
     const max = this.settings.maxLoaded;
     if (used > max || (used === max && ![...this.loaded.values()].some((e) => e.inFlight === 0))) {
       const message = `All ${max} adapter slots of '${this.provider}' are in use; try again shortly.`;
-      throw new ApiError(503, message, 'server_error', ERROR_CODES.adapterCapacity, null, { 'retry-after': String(CAPACITY_RETRY_AFTER_SECONDS) });
+      throw new ApiError({ status: 503, message, code: ERROR_CODES.adapterCapacity, headers: { 'retry-after': String(CAPACITY_RETRY_AFTER_SECONDS) } });
     }
     const load = this.load(checkpoint);
     this.loading.set(checkpoint.id, load);
@@ -104,7 +104,7 @@ export class LoraAdapters {
     if (res.status >= 400 && !(res.status === 400 && /already (been )?loaded/i.test(res.text))) {
       const err = upstreamErrorFromResponse(this.provider, res.status, res.headers, res.text, this.secrets);
       if (!isRetryableStatus(res.status)) {
-        throw new ApiError(404, `The checkpoint '${c.id}' could not be loaded: ${err.message}`, 'invalid_request_error', ERROR_CODES.modelNotFound, 'model');
+        throw new ApiError({ status: 404, message: `The checkpoint '${c.id}' could not be loaded: ${err.message}`, code: ERROR_CODES.modelNotFound, param: 'model' });
       }
       throw err;
     }

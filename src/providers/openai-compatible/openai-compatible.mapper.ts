@@ -12,7 +12,7 @@ export function upstreamBody(body: RequestBody, model: string): string {
     return JSON.stringify({ ...body.json, model });
   } catch {
     // JSON.parse takes any depth; JSON.stringify recurses and runs out of stack on hostile nesting.
-    throw new ApiError(400, 'The request body nests too deeply to be forwarded.', 'invalid_request_error', ERROR_CODES.bodyTooDeep);
+    throw new ApiError({ status: 400, message: 'The request body nests too deeply to be forwarded.', code: ERROR_CODES.bodyTooDeep });
   }
 }
 
