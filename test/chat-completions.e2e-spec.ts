@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { authHeaders, KEY, post, rawPost, sseData, startApp, type RunningApp } from './support/app.js';
 import { openAiSchemaErrors } from './support/openai-schemas.js';
 
@@ -29,6 +30,33 @@ describe('POST /v1/chat/completions (echo)', () => {
     it('accepts every configured key, and a lower-case scheme', async () => {
       expect((await post(url, hello, authHeaders('other-key'))).status).toBe(200);
       expect((await post(url, hello, { authorization: `bearer ${KEY}`, 'content-type': 'application/json' })).status).toBe(200);
+    });
+
+    it('accepts credentials with surrounding white space, as FastAPI strips them', async () => {
+      expect((await post(url, hello, { authorization: `Bearer  ${KEY}`, 'content-type': 'application/json' })).status).toBe(200);
+      expect((await post(url, hello, { authorization: `Bearer ${KEY} x`, 'content-type': 'application/json' })).status).toBe(401);
+    });
+
+    it('invites a body with 100 Continue only once the key is accepted', async () => {
+      const body = JSON.stringify(hello);
+      const exchange = (authorization: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(new URL(url).port), '127.0.0.1');
+          let seen = '';
+          socket.setEncoding('latin1');
+          socket.on('data', (d: string) => {
+            seen += d;
+            // The body goes only when invited, as curl and HTTP clients do.
+            if (seen.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && !socket.writableEnded) socket.end(body);
+            if (/\r\n\r\n[\s\S]*\}$/.test(seen.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ''))) socket.destroy(), resolve(seen);
+          });
+          socket.on('error', reject);
+          socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`);
+        });
+      const refused = await exchange('Bearer sk-wrong');
+      expect(refused).toMatch(/^HTTP\/1\.1 401 /);
+      const accepted = await exchange(`Bearer ${KEY}`);
+      expect(accepted).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
     });
 
     it('leaves /v1/health open', async () => {

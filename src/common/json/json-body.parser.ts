@@ -78,6 +78,15 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limits: BodyLim
     }
     done();
   });
+  // `Expect: 100-continue`: Node would invite the body before any hook ran. It is invited here instead,
+  // once the route's onRequest hooks (authentication) let the request through and its declared size fits.
+  fastify.server.on('checkContinue', (req, res) => fastify.server.emit('request', req, res));
+  fastify.addHook('preParsing', (req, reply, payload, done) => {
+    if (req.headers.expect?.toLowerCase() === '100-continue' && !reply.raw.headersSent && !(Number(req.headers['content-length'] ?? 0) > limits.maxBytes)) {
+      reply.raw.writeContinue();
+    }
+    done(null, payload);
+  });
   fastify.addContentTypeParser('*', (req: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => {
     if (req.is404) {
       payload.resume();
