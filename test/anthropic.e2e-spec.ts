@@ -212,7 +212,13 @@ describe('the anthropic backend against a local Messages API', () => {
     const withUsage = await collect(backend.stream(request({ stream: true, stream_options: { include_usage: true } }), signal));
     const last = withUsage.chunks.at(-1)!;
     expect(last.choices).toEqual([]);
-    expect(last.usage).toEqual({ prompt_tokens: 135, completion_tokens: 17, total_tokens: 152, prompt_tokens_details: { cached_tokens: 100 } });
+    expect(last.usage).toEqual({
+      prompt_tokens: 135,
+      completion_tokens: 17,
+      total_tokens: 152,
+      prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 5 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
     expect(last.id).toBe(withUsage.chunks[0].id);
     expect(schemaErrors(withUsage.chunks)).toEqual([]);
     const without = await collect(backend.stream(request({ stream: true }), signal));

@@ -7,7 +7,7 @@ const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtu
 
 describe('toChatCompletion', () => {
   it('turns a text message into a chat.completion for the requested model', () => {
-    const reply = toChatCompletion(fixture<AnthropicMessage>('message-text.json'), 'my-model');
+    const reply = toChatCompletion(fixture<AnthropicMessage>('message-text.json'), { provider: 'claude', model: 'my-model' });
     expect(reply).toMatchObject({
       id: 'msg_013Zva2CMHLNnXjNJJKqJ2EF',
       object: 'chat.completion',
@@ -19,17 +19,24 @@ describe('toChatCompletion', () => {
   });
 
   it('counts cache writes and reads as prompt tokens, reads also as cached tokens', () => {
-    expect(toChatCompletion(fixture<AnthropicMessage>('message-text.json'), 'm').usage).toEqual({
+    expect(toChatCompletion(fixture<AnthropicMessage>('message-text.json'), { provider: 'claude', model: 'm' }).usage).toEqual({
       prompt_tokens: 2095 + 100 + 1800,
       completion_tokens: 503,
       total_tokens: 2095 + 100 + 1800 + 503,
-      prompt_tokens_details: { cached_tokens: 1800 },
+      prompt_tokens_details: { cached_tokens: 1800, cache_write_tokens: 100 },
+      completion_tokens_details: { reasoning_tokens: 0 },
     });
-    expect(toUsage({ input_tokens: 10, output_tokens: 3 })).toEqual({ prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 });
+    expect(toUsage({ input_tokens: 10, output_tokens: 3 })).toEqual({
+      prompt_tokens: 10,
+      completion_tokens: 3,
+      total_tokens: 13,
+      prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
   });
 
   it('turns tool_use blocks into tool calls with JSON arguments', () => {
-    const reply = toChatCompletion(fixture<AnthropicMessage>('message-tool-use.json'), 'm');
+    const reply = toChatCompletion(fixture<AnthropicMessage>('message-tool-use.json'), { provider: 'claude', model: 'm' });
     const message = reply.choices[0].message;
     expect(message.content).toBe("I'll check the current weather in San Francisco for you.");
     expect(message.tool_calls).toEqual([{ id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: expect.any(String) } }]);
@@ -41,7 +48,7 @@ describe('toChatCompletion', () => {
   it('answers null content when the message holds no text', () => {
     const message = { ...fixture<AnthropicMessage>('message-tool-use.json') };
     message.content = message.content.filter((b) => b?.type !== 'text');
-    expect(toChatCompletion(message, 'm').choices[0].message.content).toBeNull();
+    expect(toChatCompletion(message, { provider: 'claude', model: 'm' }).choices[0].message.content).toBeNull();
   });
 
   it('recognises a message and nothing else', () => {

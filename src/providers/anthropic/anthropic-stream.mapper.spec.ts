@@ -94,8 +94,15 @@ describe('AnthropicStreamMapper', () => {
     expect(replay(list.slice(0, -1)).mapper.done).toBe(false);
   });
 
-  it('ends with a stop chunk when message_delta never came', () => {
-    const list = events('stream-text.json').filter((e) => e.type !== 'message_delta');
-    expect(replay(list).chunks.at(-1)!.choices[0].finish_reason).toBe('stop');
+  it('fails a stream whose message_stop came without a stop reason, instead of calling it a natural stop', () => {
+    for (const list of [events('stream-text.json').filter((e) => e.type !== 'message_delta'), events('stream-text.json').map((e) => (e.type === 'message_delta' ? { ...e, delta: { stop_reason: null } } : e))]) {
+      let error: unknown;
+      try {
+        replay(list);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toMatchObject({ status: 502, code: 'upstream_invalid_reply' });
+    }
   });
 });

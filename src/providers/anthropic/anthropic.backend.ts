@@ -39,7 +39,7 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   async complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame> {
-    const body = this.upstreamBody(request, false);
+    const { body, jsonTool } = this.upstreamBody(request, false);
     const deadline = new Deadline(this.config.timeoutMs);
     try {
       const call = await this.send(body, signal, deadline);
@@ -53,7 +53,7 @@ export class AnthropicBackend implements ModelBackend {
         throw this.invalidReply('is not valid JSON');
       }
       if (!isAnthropicMessage(reply)) throw this.invalidReply('is not a message');
-      return { completion: toChatCompletion(reply, request.requestedModel) };
+      return { completion: toChatCompletion(reply, { provider: this.name, model: request.requestedModel, jsonTool }) };
     } catch (err) {
       throw fromTransportError(this.name, err, signal, this.config.timeoutMs);
     } finally {
@@ -62,8 +62,8 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame> {
-    const body = this.upstreamBody(request, true);
-    const mapper = new AnthropicStreamMapper({ provider: this.name, model: request.requestedModel, includeUsage: includesUsage(request.body.json) });
+    const { body, jsonTool } = this.upstreamBody(request, true);
+    const mapper = new AnthropicStreamMapper({ provider: this.name, model: request.requestedModel, jsonTool, includeUsage: includesUsage(request.body.json) });
     const deadline = new Deadline(this.config.timeoutMs);
     let call: UpstreamCall | undefined;
     let completed = false;
@@ -107,12 +107,12 @@ export class AnthropicBackend implements ModelBackend {
     await this.target.pool.close();
   }
 
-  /** The Anthropic request body; settings it cannot honour are logged, not refused. */
-  private upstreamBody(request: BackendRequest, stream: boolean): string {
+  /** The Anthropic request body (and the response_format tool it uses, if any); settings it cannot honour are logged, not refused. */
+  private upstreamBody(request: BackendRequest, stream: boolean): { body: string; jsonTool?: string } {
     try {
-      const { request: body, warnings } = toAnthropicRequest(request.body.json, { model: request.model, defaultMaxTokens: this.config.defaultMaxTokens, stream });
+      const { request: body, warnings, jsonTool } = toAnthropicRequest(request.body.json, { model: request.model, defaultMaxTokens: this.config.defaultMaxTokens, stream });
       if (warnings.length > 0) this.logger.warn(`${request.requestedModel}: ${warnings.join('; ')}`);
-      return JSON.stringify(body);
+      return { body: JSON.stringify(body), jsonTool };
     } catch (err) {
       if (err instanceof ApiError) throw err;
       // A shape the translation cannot read (e.g. a tool call that is not an object), or nesting too deep to serialise.

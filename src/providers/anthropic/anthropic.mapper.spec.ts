@@ -212,9 +212,9 @@ describe('toAnthropicRequest', () => {
   });
 
   it('ignores settings Anthropic cannot honour with a warning each, and stays quiet about their defaults', () => {
-    const t = translate({ n: 2, logprobs: true, presence_penalty: 0.5, frequency_penalty: 1, seed: 7, response_format: { type: 'json_object' } });
-    expect(t.warnings.map((w) => w.split(' ')[0])).toEqual(['n', 'logprobs', 'presence_penalty', 'frequency_penalty', 'seed', 'response_format']);
-    for (const field of ['n', 'logprobs', 'presence_penalty', 'frequency_penalty', 'seed', 'response_format']) expect(t.request).not.toHaveProperty(field);
+    const t = translate({ n: 2, logprobs: true, presence_penalty: 0.5, frequency_penalty: 1, seed: 7 });
+    expect(t.warnings.map((w) => w.split(' ')[0])).toEqual(['n', 'logprobs', 'presence_penalty', 'frequency_penalty', 'seed']);
+    for (const field of ['n', 'logprobs', 'presence_penalty', 'frequency_penalty', 'seed']) expect(t.request).not.toHaveProperty(field);
     expect(translate({ n: 1, logprobs: false, presence_penalty: 0, frequency_penalty: 0, response_format: { type: 'text' } }).warnings).toEqual([]);
   });
 });
