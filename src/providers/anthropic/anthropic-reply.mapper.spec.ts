@@ -93,3 +93,77 @@ describe('anthropicStreamError', () => {
     expect([err.status, err.retryable]).toEqual([400, false]);
   });
 });
+
+describe('toChatCompletion on the recorded replies (test/fixtures/anthropic)', () => {
+  const recorded = (name: string): AnthropicMessage => JSON.parse(readFileSync(new URL(`../../../test/fixtures/anthropic/${name}.json`, import.meta.url), 'utf8'));
+  const complete = (name: string, jsonTool?: string) => toChatCompletion(recorded(name), { provider: 'claude', model: 'smart', jsonTool });
+
+  it('thinking-text-tool-use: thinking as reasoning_content and reasoning, the signed block as thinking_blocks, one tool call', () => {
+    const reply = complete('thinking-text-tool-use');
+    const message = reply.choices[0].message;
+    const thinking = 'The user wants the weather in Paris. I have a get_weather tool; I should call it with city Paris.';
+    expect(message).toMatchObject({ content: "I'll check the current weather in Paris.", reasoning_content: thinking, reasoning: thinking });
+    expect(message.thinking_blocks).toEqual([{ type: 'thinking', thinking, signature: recorded('thinking-text-tool-use').content[0]!.signature }]);
+    expect(message.tool_calls).toEqual([{ id: 'toolu_01WZiYJ1SHx3HbDFJpXsAUMM', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }]);
+    expect(reply.choices[0].finish_reason).toBe('tool_calls');
+    // No thinking_tokens in a 2025 reply: estimated from the thinking text, at most the output tokens.
+    expect(reply.usage?.completion_tokens_details).toEqual({ reasoning_tokens: Math.ceil(thinking.length / 4) });
+    expect(openAiSchemaErrors('CreateChatCompletionResponse', reply)).toEqual([]);
+  });
+
+  it('redacted-thinking: both blocks in order, only the readable one in the reasoning text', () => {
+    const message = complete('redacted-thinking').choices[0].message;
+    const [thinking, redacted] = recorded('redacted-thinking').content;
+    expect(message.thinking_blocks).toEqual([
+      { type: 'thinking', thinking: thinking!.thinking, signature: thinking!.signature },
+      { type: 'redacted_thinking', data: redacted!.data },
+    ]);
+    expect(message.reasoning_content).toBe('Let me think about how to answer this.');
+  });
+
+  it('parallel-tool-use: two calls with distinct ids; thinking_tokens 0 counted as such', () => {
+    const reply = complete('parallel-tool-use');
+    const calls = reply.choices[0].message.tool_calls as { id: string; function: { arguments: string } }[];
+    expect(calls.map((c) => c.id)).toEqual(['toolu_01cQBkG7JW4FFBukFqc449jo', 'toolu_01naJmewcgP71SpoKPGV4iSX']);
+    expect(calls.map((c) => JSON.parse(c.function.arguments))).toEqual([{ city: 'Paris' }, { city: 'Tokyo' }]);
+    expect(reply.choices[0].message).not.toHaveProperty('reasoning_content');
+    expect(reply.usage?.completion_tokens_details).toEqual({ reasoning_tokens: 0 });
+  });
+
+  it('cache-usage: prompt tokens count reads and writes; cached_tokens are the reads, cache_write_tokens the writes', () => {
+    expect(complete('cache-usage').usage).toEqual({
+      prompt_tokens: 21 + 1536 + 4096,
+      completion_tokens: 12,
+      total_tokens: 21 + 1536 + 4096 + 12,
+      prompt_tokens_details: { cached_tokens: 4096, cache_write_tokens: 1536 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
+  });
+
+  it.each([
+    ['structured-output', 'stop'],
+    ['max-tokens', 'length'],
+    ['refusal', 'content_filter'],
+    ['text', 'stop'],
+  ])('%s ends with finish_reason %s', (name, finish) => {
+    expect(complete(name).choices[0].finish_reason).toBe(finish);
+  });
+
+  it('structured-output: the JSON text is the content', () => {
+    expect(JSON.parse(complete('structured-output').choices[0].message.content!)).toEqual({ name: 'Ada Lovelace', born: 1815, fields: ['mathematics', 'computing'] });
+  });
+
+  it("returns the response_format tool's input as the content, with finish_reason stop, and text beside it left out", () => {
+    const message: AnthropicMessage = { ...recorded('thinking-text-tool-use'), content: [{ type: 'text', text: 'Here it is:' }, { type: 'tool_use', id: 'toolu_1', name: 'json_response', input: { city: 'Paris' } }] };
+    const reply = toChatCompletion(message, { provider: 'claude', model: 'smart', jsonTool: 'json_response' });
+    expect(reply.choices[0]).toMatchObject({ message: { content: '{"city":"Paris"}' }, finish_reason: 'stop' });
+    expect(reply.choices[0].message).not.toHaveProperty('tool_calls');
+    // Without the tool in the request, a tool of that name is an ordinary call.
+    expect(toChatCompletion(message, { provider: 'claude', model: 'smart' }).choices[0].finish_reason).toBe('tool_calls');
+  });
+
+  it('fails a reply without a stop reason, and passes an unknown one on as written', () => {
+    expect(() => toChatCompletion({ ...recorded('text'), stop_reason: null }, { provider: 'claude', model: 'm' })).toThrow(expect.objectContaining({ status: 502, code: 'upstream_invalid_reply' }));
+    expect(toChatCompletion({ ...recorded('text'), stop_reason: 'compaction' }, { provider: 'claude', model: 'm' }).choices[0].finish_reason).toBe('compaction');
+  });
+});
