@@ -60,11 +60,14 @@ export class ChatCompletionsController {
       // An error before the first chunk is an ordinary error reply, its status intact.
       const stream = await this.service.stream(admitted, signal);
       record.served = stream;
+      // Before the first frame: the stream's headers leave with it.
+      if (stream.checkpointVersion) reply.header('x-checkpoint-version', stream.checkpointVersion);
       Object.assign(record, await this.responder.stream(reply, stream, signal));
       return;
     }
     const served = await this.service.complete(admitted, signal);
     record.served = served;
+    if (served.checkpointVersion) reply.header('x-checkpoint-version', served.checkpointVersion);
     if (!signal.aborted) Object.assign(record, this.responder.send(reply, served.frame));
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller.js';
 import { isModelAllowed } from '../auth/model-access.js';
 import { PermissionError } from '../common/errors/api-error.js';
-import { CompletionRouter, type MayUse } from '../providers/completion-router.js';
+import { CompletionRouter, type MayUse, type RoutedStream } from '../providers/completion-router.js';
 import type { ChunkFrame, CompletionFrame, CompletionUsage, RequestBody } from '../providers/model-backend.js';
 import { ModelRegistry, type ResolvedModel } from '../providers/model-registry.js';
 import { estimatePromptTokens, estimateReplyTokens, maxOutputTokens, StreamedText } from '../rate-limit/token-estimate.js';
@@ -40,11 +40,11 @@ export class ChatCompletionsService {
    */
   async admit(body: RequestBody, caller: Caller | undefined): Promise<AdmittedCompletion> {
     const requested = body.json.model;
-    if (!isModelAllowed(caller, requested)) throw new PermissionError(`This key may not use the model '${requested}'.`);
+    if (!this.mayName(caller, requested)) throw new PermissionError(`This key may not use the model '${requested}'.`);
     const model = this.registry.resolve(requested);
     const checkpoint = this.forbiddenCheckpoint(caller, model);
     if (checkpoint !== undefined) throw new PermissionError(`This key may not use the model '${requested}': it reaches the trained checkpoint '${checkpoint}'.`);
-    const mayUse: MayUse = (fallback) => isModelAllowed(caller, fallback.requestedModel) && this.forbiddenCheckpoint(caller, fallback) === undefined;
+    const mayUse: MayUse = (fallback) => this.mayName(caller, fallback.requestedModel) && this.forbiddenCheckpoint(caller, fallback) === undefined;
     const prompt = new PromptEstimate(body.json);
     const admission = await this.limits.admit(caller, caller?.tpm ? { prompt: prompt.tokens, maxOutput: maxOutputTokens(body.json) } : NO_TOKENS);
     return { model, headers: admission.headers, body, mayUse, admission, prompt };
@@ -63,7 +63,7 @@ export class ChatCompletionsService {
     const { completion } = served.frame;
     const usage = hasTotal(completion.usage) ? completion.usage : estimatedUsage(admitted.prompt.tokens, estimateReplyTokens(completion.choices));
     void admitted.admission.settle(usage.total_tokens);
-    return { frame: served.frame, provider: served.provider, usage };
+    return { frame: served.frame, provider: served.provider, usage, checkpointVersion: served.checkpointVersion };
   }
 
   /**
@@ -79,7 +79,14 @@ export class ChatCompletionsService {
       void admitted.admission.settle(admitted.prompt.tokens);
       throw err;
     }
-    return new SettledStream(routed.frames, routed.provider, admitted);
+    return new SettledStream(routed, admitted);
+  }
+
+  /** A name the caller may ask for: as written, or in the form its route is configured in (`scheme:///…` for `scheme://…`). */
+  private mayName(caller: Caller | undefined, requested: string): boolean {
+    if (isModelAllowed(caller, requested)) return true;
+    const canonical = this.registry.canonicalName(requested);
+    return canonical !== requested && isModelAllowed(caller, canonical);
   }
 
   /**
@@ -99,19 +106,28 @@ export class ChatCompletionsService {
 /**
  * A stream's frames, passed on as they come; when the stream ends (done, failed or left) its
  * usage is settled: the usage chunk's, or an estimate from every text every choice produced.
+ * A usage chunk the client did not ask for (a trainable route asked for it) is read, not passed on.
  */
 export class SettledStream implements AsyncIterator<ChunkFrame>, Served {
   /** Known once the stream ended. */
   usage: CompletionUsage | undefined;
+  readonly provider: string;
+  readonly checkpointVersion?: string;
+  private readonly frames: AsyncIterator<ChunkFrame>;
+  private readonly usageAdded: boolean;
   private reported: CompletionUsage | null | undefined;
   private readonly produced = new StreamedText();
   private ended = false;
 
   constructor(
-    private readonly frames: AsyncIterator<ChunkFrame>,
-    readonly provider: string,
+    routed: RoutedStream,
     private readonly admitted: AdmittedCompletion,
-  ) {}
+  ) {
+    this.frames = routed.frames;
+    this.provider = routed.provider;
+    this.checkpointVersion = routed.checkpointVersion;
+    this.usageAdded = routed.usageAdded;
+  }
 
   next(): Promise<IteratorResult<ChunkFrame>> {
     return this.frames.next().then(this.read, this.failed);
@@ -123,11 +139,14 @@ export class SettledStream implements AsyncIterator<ChunkFrame>, Served {
   }
 
   // Bound once per stream, not once per chunk.
-  private readonly read = (r: IteratorResult<ChunkFrame>): IteratorResult<ChunkFrame> => {
+  private readonly read = (r: IteratorResult<ChunkFrame>): IteratorResult<ChunkFrame> | Promise<IteratorResult<ChunkFrame>> => {
     if (r.done) this.end();
     else {
       const { chunk } = r.value;
-      if (chunk.usage) this.reported = chunk.usage;
+      if (chunk.usage) {
+        this.reported = chunk.usage;
+        if (this.usageAdded && chunk.choices?.length === 0) return this.next();
+      }
       this.produced.add(chunk.choices);
     }
     return r;

@@ -6,6 +6,8 @@ export interface Served {
   readonly provider: string;
   /** The backend's usage, or an estimate (`estimated: true`) when it reported none. */
   readonly usage: CompletionUsage | undefined;
+  /** The concrete checkpoint version that served (`step42`), sent as `x-checkpoint-version`. */
+  readonly checkpointVersion?: string;
 }
 
 /**

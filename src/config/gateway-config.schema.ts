@@ -15,7 +15,10 @@ export class ModelConfig {
   @IsOptional() @IsString() @IsNotEmpty() model?: string;
   @IsOptional() @IsArray() @ArrayNotEmpty() @ValidateNested({ each: true }) @Type(() => TargetConfig) targets?: TargetConfig[];
   @IsOptional() @IsArray() @IsString({ each: true }) fallbacks?: string[];
+  /** The rest after the wildcard names a trained checkpoint, loaded as a LoRA adapter. */
   @IsOptional() @IsBoolean() adapter?: boolean;
+  /** Replies carry logprobs, token ids and usage whatever the client asked (an RL trainer needs them); the default for adapter routes. */
+  @IsOptional() @IsBoolean() trainable?: boolean;
 }
 
 /** The whole CONFIG_FILE, after validation. */

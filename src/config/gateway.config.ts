@@ -6,6 +6,14 @@ import { parse } from 'yaml';
 import { BACKEND_TYPES, type ProviderConfig } from '../providers/backend.factory.js';
 import { type GatewayConfig, ModelConfig } from './gateway-config.schema.js';
 
+/** Which provider types can give what a trainable route promises (token ids and their logprobs); a trainable route on another is refused at start. */
+const GIVES_TOKEN_IDS: Record<ProviderConfig['type'], boolean> = { openai: true, anthropic: false, echo: true, 'llama-cpp': true };
+
+/** Whether a route is trainable: as configured, else when it serves adapters. */
+export function isTrainable(model: ModelConfig): boolean {
+  return model.trainable ?? model.adapter === true;
+}
+
 /** Without CONFIG_FILE: the embedded echo backend (and LOCAL_MODEL_PATH's model as `local`, when set). */
 export function defaultGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const config: Record<string, unknown> = { providers: { echo: { type: 'echo' } }, models: [{ name: 'echo', provider: 'echo' }] };
@@ -66,7 +74,10 @@ export function validateGatewayConfig(raw: unknown, source: string): GatewayConf
         problems.push(`providers.${name}.type: must be one of ${Object.keys(BACKEND_TYPES).join(', ')}`);
         continue;
       }
-      providers[name] = validated(cls as new () => ProviderConfig, value, `providers.${name}`, problems);
+      const provider = validated(cls as new () => ProviderConfig, value, `providers.${name}`, problems);
+      providers[name] = provider;
+      const resolve = provider.type === 'openai' ? provider.adapters?.resolve : undefined;
+      if (resolve && (resolve.directory === undefined) === (resolve.http === undefined)) problems.push(`providers.${name}.adapters.resolve: give 'directory' or 'http' (one of them)`);
     }
   }
   const models: ModelConfig[] = [];
@@ -87,6 +98,14 @@ export function validateGatewayConfig(raw: unknown, source: string): GatewayConf
         for (const p of model.targets?.map((t) => t.provider) ?? [model.provider]) {
           const provider = p ? providers[p] : undefined;
           if (provider && !(provider.type === 'openai' && provider.adapters)) problems.push(`${place}.adapter: provider '${p}' declares no adapters`);
+        }
+      }
+      if (isTrainable(model)) {
+        for (const p of model.targets?.map((t) => t.provider) ?? [model.provider]) {
+          const provider = p ? providers[p] : undefined;
+          if (provider && !GIVES_TOKEN_IDS[provider.type]) {
+            problems.push(`${place}.trainable: the trainable route '${model.name}' is served by '${p}' (type ${provider.type}), which cannot give token ids and logprobs; set trainable: false or serve it elsewhere`);
+          }
         }
       }
     });

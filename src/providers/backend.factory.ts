@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import * as anthropic from './anthropic/anthropic.backend.js';
 import { AnthropicProviderConfig } from './anthropic/anthropic.config.js';
 import * as echo from './echo/echo.backend.js';
@@ -13,7 +14,8 @@ import type { RouterEvents } from './router-events.js';
 /** A backend type: the settings of its provider entries (validated at start) and how to build one. */
 export interface BackendType<C extends { type: string }> {
   config: new () => C;
-  create(name: string, config: C, events: RouterEvents): ModelBackend | Promise<ModelBackend>;
+  /** `redis` (REDIS_URL's connection, or null) is for state replicas share. */
+  create(name: string, config: C, events: RouterEvents, redis: Redis | null): ModelBackend | Promise<ModelBackend>;
 }
 
 const backendType = <C extends { type: string }>(type: BackendType<C>): BackendType<C> => type;
@@ -34,9 +36,9 @@ export const BACKEND_TYPES = {
 export type ProviderConfig = { [K in keyof typeof BACKEND_TYPES]: InstanceType<(typeof BACKEND_TYPES)[K]['config']> }[keyof typeof BACKEND_TYPES];
 
 /** Builds the backend a provider entry describes. */
-export async function createBackend(name: string, config: ProviderConfig, events: RouterEvents): Promise<ModelBackend> {
+export async function createBackend(name: string, config: ProviderConfig, events: RouterEvents, redis: Redis | null = null): Promise<ModelBackend> {
   const type = BACKEND_TYPES[config.type] as BackendType<ProviderConfig>;
-  return type.create(name, config, events);
+  return type.create(name, config, events, redis);
 }
 
 /** The retry and cool-down settings of a provider (local backends are never retried). */

@@ -1,5 +1,9 @@
-import { UpstreamError } from '../common/errors/api-error.js';
+import { ApiError, UpstreamError } from '../common/errors/api-error.js';
+import { ERROR_CODES } from '../common/errors/error-codes.js';
 import { afterFailedAttempt, errorKind, finalError, isFallbackWorthy } from '../common/errors/upstream-error-policy.js';
+import { withVersion } from './checkpoint-name.js';
+import { ALL_TRAINING_FIELDS, trainingBody } from './checkpoints/training-body.js';
+import { untilAborted } from './checkpoints/until-aborted.js';
 import type { BackendRequest, ChunkFrame, CompletionFrame, RequestBody } from './model-backend.js';
 import type { ModelRegistry, ResolvedModel, ResolvedTarget } from './model-registry.js';
 import type { RouterEvents } from './router-events.js';
@@ -11,22 +15,40 @@ const MAX_BACKOFF_MS = 10_000;
 export type MayUse = (model: ResolvedModel) => boolean;
 const ANY: MayUse = () => true;
 
-/** What a try of one target produced, with the target that produced it. */
+/** What a try of one target produced, with the target that produced it and what it was asked. */
 interface Tried<T> {
   value: T;
   target: ResolvedTarget;
+  /** The checkpoint version that served, for an adapter target. */
+  checkpointVersion?: string;
+  /** A trainable stream was asked for a usage chunk the client did not ask for. */
+  usageAdded: boolean;
 }
 
 /** A reply, and the provider whose answer it is. */
 export interface RoutedCompletion {
   frame: CompletionFrame;
   provider: string;
+  /** The concrete checkpoint version that served it (`step42`), when the model is a trained checkpoint. */
+  checkpointVersion?: string;
 }
 
 /** An open stream (its first chunk already there), and the provider it comes from. */
 export interface RoutedStream {
   frames: AsyncIterator<ChunkFrame>;
   provider: string;
+  /** As {@link RoutedCompletion.checkpointVersion}. */
+  checkpointVersion?: string;
+  /** Its usage chunk (`choices: []`) was asked for a trainable route, not by the client: it is not the client's to see. */
+  usageAdded: boolean;
+}
+
+/** Runs a request on a target's backend. */
+type Attempt<T> = (target: ResolvedTarget, request: BackendRequest) => Promise<T>;
+
+/** The upstream does not have (or cannot load) a checkpoint version: the version may have moved on. */
+function isCheckpointMissing(err: unknown): boolean {
+  return err instanceof ApiError && (err.code === ERROR_CODES.adapterUnavailable || (err.status === 404 && err.code === ERROR_CODES.modelNotFound));
 }
 
 /**
@@ -43,8 +65,8 @@ export class CompletionRouter {
   ) {}
 
   async complete(model: ResolvedModel, body: RequestBody, signal: AbortSignal, mayUse: MayUse = ANY): Promise<RoutedCompletion> {
-    const { value, target } = await this.run(model, signal, mayUse, (target) => target.provider.backend.complete(this.request(model, target, body), signal));
-    return { frame: value, provider: target.provider.name };
+    const { value, target, checkpointVersion } = await this.run(model, body, signal, mayUse, (target, request) => target.provider.backend.complete(request, signal));
+    return { frame: value, provider: target.provider.name, checkpointVersion };
   }
 
   /**
@@ -52,8 +74,8 @@ export class CompletionRouter {
    * iterator returned hands that chunk over, then reads the backend's own iterator directly.
    */
   async openStream(model: ResolvedModel, body: RequestBody, signal: AbortSignal, mayUse: MayUse = ANY): Promise<RoutedStream> {
-    const { value, target } = await this.run(model, signal, mayUse, async (target) => {
-      const iterator = target.provider.backend.stream(this.request(model, target, body), signal)[Symbol.asyncIterator]();
+    const { value, target, checkpointVersion, usageAdded } = await this.run(model, body, signal, mayUse, async (target, request) => {
+      const iterator = target.provider.backend.stream(request, signal)[Symbol.asyncIterator]();
       try {
         return { iterator, first: await iterator.next() };
       } catch (err) {
@@ -61,19 +83,39 @@ export class CompletionRouter {
         throw err;
       }
     });
-    return { frames: startingWith(value.first, value.iterator), provider: target.provider.name };
+    return { frames: startingWith(value.first, value.iterator), provider: target.provider.name, checkpointVersion, usageAdded };
   }
 
-  private request(model: ResolvedModel, target: ResolvedTarget, body: RequestBody): BackendRequest {
-    return { body, requestedModel: model.requestedModel, model: target.model, adapter: target.adapter || undefined };
+  /**
+   * One try of one target: the body a trainable route sends, and for a checkpoint name without a
+   * pinned version, the version its resolver names. When the upstream does not have that version
+   * (or cannot load it), the resolver is asked again, and a different answer is tried once.
+   */
+  private async tryTarget<T>(model: ResolvedModel, target: ResolvedTarget, body: RequestBody, signal: AbortSignal, attempt: Attempt<T>): Promise<Tried<T>> {
+    const training = model.trainable ? trainingBody(body, target.provider.training ?? ALL_TRAINING_FIELDS) : undefined;
+    const request: BackendRequest = { body: training?.body ?? body, requestedModel: model.requestedModel, model: target.model, adapter: target.adapter || undefined };
+    const usageAdded = training?.usageAdded ?? false;
+    const checkpoint = target.adapter ? target.checkpoint : undefined;
+    const versions = checkpoint && !checkpoint.pinned ? target.provider.versions : undefined;
+    if (!checkpoint || !versions) return { value: await attempt(target, request), target, checkpointVersion: checkpoint?.version, usageAdded };
+    let version = await untilAborted(versions.version(checkpoint), signal);
+    try {
+      return { value: await attempt(target, { ...request, model: withVersion(checkpoint, version).id }), target, checkpointVersion: version, usageAdded };
+    } catch (err) {
+      if (signal.aborted || !isCheckpointMissing(err)) throw err;
+      const fresh = await untilAborted(versions.refresh(checkpoint, version), signal);
+      if (fresh === version) throw err;
+      version = fresh;
+    }
+    return { value: await attempt(target, { ...request, model: withVersion(checkpoint, version).id }), target, checkpointVersion: version, usageAdded };
   }
 
-  private async run<T>(model: ResolvedModel, signal: AbortSignal, mayUse: MayUse, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T>> {
+  private async run<T>(model: ResolvedModel, body: RequestBody, signal: AbortSignal, mayUse: MayUse, attempt: Attempt<T>): Promise<Tried<T>> {
     const fallbacks = model.fallbacks.values();
     let current = model;
     let lastError: unknown;
     for (;;) {
-      const outcome = await this.tryModel(current, signal, attempt);
+      const outcome = await this.tryModel(current, body, signal, attempt);
       if ('value' in outcome) return outcome;
       lastError = outcome.error;
       if (!isFallbackWorthy(lastError)) break;
@@ -94,7 +136,7 @@ export class CompletionRouter {
     return undefined;
   }
 
-  private async tryModel<T>(model: ResolvedModel, signal: AbortSignal, attempt: (target: ResolvedTarget) => Promise<T>): Promise<Tried<T> | { error: unknown }> {
+  private async tryModel<T>(model: ResolvedModel, body: RequestBody, signal: AbortSignal, attempt: Attempt<T>): Promise<Tried<T> | { error: unknown }> {
     const { targets } = model;
     const maxRetries = targets.length === 1 ? targets[0].provider.policy.maxRetries : Math.max(...targets.map((t) => t.provider.policy.maxRetries));
     const tried = new Set<ResolvedTarget>();
@@ -103,9 +145,9 @@ export class CompletionRouter {
       const target = this.health.pick(model.targets, tried);
       tried.add(target);
       try {
-        const value = await attempt(target);
+        const tried = await this.tryTarget(model, target, body, signal, attempt);
         this.health.succeeded(target);
-        return { value, target };
+        return tried;
       } catch (err) {
         if (signal.aborted) throw err;
         error = err;

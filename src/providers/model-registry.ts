@@ -1,6 +1,8 @@
 import { UnknownModelError } from '../common/errors/api-error.js';
 import type { ModelBackend } from './model-backend.js';
-import { isCheckpointName, parseCheckpoint } from './checkpoint-name.js';
+import { type Checkpoint, isCheckpointName, parseCheckpoint } from './checkpoint-name.js';
+import type { CheckpointVersions } from './checkpoints/checkpoint-versions.js';
+import type { TrainingFields } from './checkpoints/training-body.js';
 
 /** How a provider is retried and cooled down. */
 export interface RetryPolicy {
@@ -19,6 +21,10 @@ export interface ProviderEntry {
   policy: RetryPolicy;
   /** The provider loads trained checkpoints as adapters: a model in a checkpoint's form names one. */
   loadsAdapters?: boolean;
+  /** What a trainable route asks this provider for; all of it when unset. */
+  training?: TrainingFields;
+  /** Makes a checkpoint name without a pinned version concrete; unset, such a name loads `latest` as it is. */
+  versions?: CheckpointVersions;
 }
 
 /** A configured model name and where it is served. */
@@ -31,6 +37,8 @@ export interface ModelRoute {
   fallbacks?: string[];
   /** The matched rest names a trained checkpoint, loaded as a LoRA adapter. */
   adapter?: boolean;
+  /** Replies carry what an RL trainer needs (logprobs, token ids, usage), whatever the client asked. */
+  trainable?: boolean;
 }
 
 /** One place a request can go. */
@@ -41,6 +49,8 @@ export interface ResolvedTarget {
   weight: number;
   /** `model` is a checkpoint to load as a LoRA adapter. */
   adapter: boolean;
+  /** The checkpoint `model` names, for an adapter target. */
+  checkpoint?: Checkpoint;
 }
 
 /** A model name resolved to where it can be served. */
@@ -50,12 +60,16 @@ export interface ResolvedModel {
   routeName: string;
   targets: ResolvedTarget[];
   fallbacks: string[];
+  /** The route is trainable (see {@link ModelRoute.trainable}). */
+  trainable: boolean;
 }
 
 /** Resolves model names to targets: exact names first, then the longest matching wildcard. */
 export class ModelRegistry {
   private readonly exact = new Map<string, ModelRoute>();
   private readonly wildcards: ModelRoute[];
+  /** Adapter routes named `scheme:///*` also answer `scheme://…` (W&B's docs write both), by that prefix. */
+  private readonly aliases: { prefix: string; route: ModelRoute }[];
 
   constructor(
     private readonly providerEntries: ReadonlyMap<string, ProviderEntry>,
@@ -66,18 +80,19 @@ export class ModelRegistry {
       if (!route.name.endsWith('*')) this.exact.set(route.name, route);
     }
     this.wildcards = routes.filter((r) => r.name.endsWith('*')).sort((a, b) => b.name.length - a.name.length);
+    this.aliases = this.wildcards.filter((r) => r.adapter && r.name.endsWith(':///*')).map((route) => ({ prefix: route.name.slice(0, -2), route }));
   }
 
   resolve(requestedModel: string): ResolvedModel {
-    const route = this.exact.get(requestedModel);
-    if (route) return this.toResolved(requestedModel, route, route.name);
-    for (const w of this.wildcards) {
-      const prefix = w.name.slice(0, -1);
-      if (requestedModel.startsWith(prefix) && requestedModel.length > prefix.length) {
-        return this.toResolved(requestedModel, w, requestedModel.slice(prefix.length));
-      }
-    }
-    throw new UnknownModelError(requestedModel);
+    const match = this.match(requestedModel);
+    if (!match) throw new UnknownModelError(requestedModel);
+    return this.toResolved(requestedModel, match.route, match.rest);
+  }
+
+  /** The name in the form its route is configured in (`scheme:///…` for `scheme://…`); the name itself otherwise. */
+  canonicalName(requestedModel: string): string {
+    const match = this.match(requestedModel);
+    return match?.alias ? `${match.route.name.slice(0, -1)}${match.rest}` : requestedModel;
   }
 
   /** The configured model names, as `GET /v1/models` lists them. */
@@ -120,13 +135,37 @@ export class ModelRegistry {
     return out;
   }
 
+  /** The route a name reaches, and what the route's model is (the wildcard's rest); `alias` when reached in the `scheme://…` form. */
+  private match(requestedModel: string): { route: ModelRoute; rest: string; alias?: true } | undefined {
+    const route = this.exact.get(requestedModel);
+    if (route) return { route, rest: route.name };
+    for (const w of this.wildcards) {
+      const prefix = w.name.slice(0, -1);
+      if (requestedModel.startsWith(prefix) && requestedModel.length > prefix.length) return { route: w, rest: requestedModel.slice(prefix.length) };
+    }
+    for (const { prefix, route: w } of this.aliases) {
+      if (requestedModel.startsWith(prefix) && requestedModel.length > prefix.length && requestedModel[prefix.length] !== '/') {
+        return { route: w, rest: requestedModel.slice(prefix.length), alias: true };
+      }
+    }
+    return undefined;
+  }
+
   private toResolved(requestedModel: string, route: ModelRoute, defaultModel: string): ResolvedModel {
-    const model = route.adapter ? parseCheckpoint(defaultModel, requestedModel).id : defaultModel;
+    const checkpoint = route.adapter ? parseCheckpoint(defaultModel, requestedModel) : undefined;
+    const model = checkpoint?.id ?? defaultModel;
     return {
       requestedModel,
       routeName: route.name,
-      targets: route.targets.map((t) => ({ provider: this.providerEntries.get(t.provider)!, model: route.adapter ? model : (t.model ?? model), weight: t.weight, adapter: route.adapter === true })),
+      targets: route.targets.map((t) => ({
+        provider: this.providerEntries.get(t.provider)!,
+        model: checkpoint ? model : (t.model ?? model),
+        weight: t.weight,
+        adapter: route.adapter === true,
+        ...(checkpoint && { checkpoint }),
+      })),
       fallbacks: route.fallbacks ?? [],
+      trainable: route.trainable === true,
     };
   }
 }

@@ -1,6 +1,8 @@
+import type { Redis } from 'ioredis';
 import { UpstreamError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { parseCheckpoint } from '../checkpoint-name.js';
+import { RedisAdapterState } from '../checkpoints/redis-adapter-state.js';
 import { Deadline } from '../http/deadline.js';
 import { probeUpstream } from '../http/probe.js';
 import { readText } from '../http/read-body.js';
@@ -10,10 +12,12 @@ import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
 import type { RouterEvents } from '../router-events.js';
-import { LoraAdapters } from './lora-adapters.js';
+import { AdapterApi } from './adapter-api.js';
+import { type Adapters, LoraAdapters } from './lora-adapters.js';
 import type { OpenAiProviderConfig } from './openai-compatible.config.js';
 import { ModelSplicer, upstreamBody } from './openai-compatible.mapper.js';
 import { RepeatedChunks } from './repeated-chunks.js';
+import { SharedLoraAdapters } from './shared-lora-adapters.js';
 
 /** vLLM's answer for a model (adapter) it does not serve. */
 function isModelMissing(err: unknown): boolean {
@@ -24,28 +28,41 @@ const NO_RELEASE = (): void => undefined;
 
 const ERROR_BODY_LIMIT = 1024 * 1024;
 
+/** How long a replica's lease on an adapter in use lasts in Redis unless renewed (every third of it). */
+const ADAPTER_LEASE_MS = 15_000;
+/** Beyond a load's own deadline, how long its lock may outlive a replica that died holding it. */
+const ADAPTER_LOCK_MARGIN_MS = 5_000;
+
 /** Any OpenAI-compatible server (vLLM, Ollama, llama.cpp's server, SGLang, OpenAI, OpenRouter …) over an undici keep-alive pool. */
 export class OpenAiCompatibleBackend implements ModelBackend {
   readonly kind = 'openai';
   private readonly target: UpstreamTarget;
   private readonly headers: Record<string, string>;
   private readonly path: string;
-  private readonly adapters?: LoraAdapters;
+  private readonly adapters?: Adapters;
   /** Never relayed to a client, even when an upstream quotes it. */
   private readonly secrets: string[];
 
-  /** `name` is the provider's name in the config (for messages and metrics). */
+  /** `name` is the provider's name in the config (for messages and metrics); with `redis`, adapter state is shared with other replicas. */
   constructor(
     private readonly name: string,
     private readonly config: OpenAiProviderConfig,
     events: RouterEvents,
+    redis?: Redis | null,
   ) {
     this.target = createUpstreamPool(config.baseURL);
     this.path = `${this.target.basePath}/chat/completions`;
     this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...config.headers };
     if (config.apiKey) this.headers.authorization = `Bearer ${config.apiKey}`;
     this.secrets = config.apiKey ? [config.apiKey] : [];
-    if (config.adapters) this.adapters = new LoraAdapters(name, this.target, this.headers, config.adapters, events, this.secrets);
+    const adapters = config.adapters;
+    if (adapters && redis) {
+      const times = { leaseMs: ADAPTER_LEASE_MS, lockMs: adapters.loadTimeoutMs + ADAPTER_LOCK_MARGIN_MS };
+      const state = new RedisAdapterState(redis, config.baseURL.replace(/\/+$/, ''), adapters.maxLoaded, times);
+      this.adapters = new SharedLoraAdapters(name, new AdapterApi(name, this.target, this.headers, adapters, this.secrets), state, events);
+    } else if (adapters) {
+      this.adapters = new LoraAdapters(name, this.target, this.headers, adapters, events, this.secrets);
+    }
   }
 
   holds(model: string): boolean {
@@ -134,6 +151,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   }
 
   async close(): Promise<void> {
+    await this.adapters?.close?.();
     await this.target.pool.close();
   }
 
@@ -197,6 +215,6 @@ export class OpenAiCompatibleBackend implements ModelBackend {
 }
 
 /** Builds the backend of an `openai` provider entry. */
-export function create(name: string, config: OpenAiProviderConfig, events: RouterEvents): ModelBackend {
-  return new OpenAiCompatibleBackend(name, config, events);
+export function create(name: string, config: OpenAiProviderConfig, events: RouterEvents, redis?: Redis | null): ModelBackend {
+  return new OpenAiCompatibleBackend(name, config, events, redis);
 }
