@@ -6,7 +6,11 @@ export type MessagesCall = RecordedRequest;
 
 export type Script = (call: MessagesCall, res: ServerResponse) => void | Promise<void>;
 
-type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+export type Block =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string };
 
 export interface AnthropicMessage {
   id: string;
@@ -16,7 +20,7 @@ export interface AnthropicMessage {
   content: Block[];
   stop_reason: string;
   stop_sequence: string | null;
-  usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number };
+  usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number; output_tokens_details?: { thinking_tokens: number } };
 }
 
 export interface SseEvent {
@@ -90,20 +94,34 @@ export function sendError(res: ServerResponse, status: number, type: string, tex
 
 const pieces = (s: string, size: number) => s.match(new RegExp(`[\\s\\S]{1,${size}}`, 'g')) ?? [];
 
-/** The documented event sequence that streams `msg`: text and tool input JSON cut into small deltas. */
+/** How a block opens in `content_block_start`, and the deltas that fill it (a redacted block comes whole). */
+function blockEvents(block: Block): { opened: Record<string, unknown>; deltas: Record<string, unknown>[] } {
+  switch (block.type) {
+    case 'text':
+      return { opened: { type: 'text', text: '' }, deltas: pieces(block.text, 5).map((text) => ({ type: 'text_delta', text })) };
+    case 'tool_use':
+      return { opened: { ...block, input: {} }, deltas: ['', ...pieces(JSON.stringify(block.input), 7)].map((partial_json) => ({ type: 'input_json_delta', partial_json })) };
+    case 'thinking':
+      return { opened: { type: 'thinking', thinking: '', signature: '' }, deltas: [...pieces(block.thinking, 9).map((thinking) => ({ type: 'thinking_delta', thinking })), { type: 'signature_delta', signature: block.signature }] };
+    case 'redacted_thinking':
+      return { opened: block, deltas: [] };
+  }
+}
+
+/** The documented event sequence that streams `msg`: text, thinking and tool input JSON cut into small deltas; message_delta's usage is cumulative, as Anthropic's is. */
 export function messageEvents(msg: AnthropicMessage): SseEvent[] {
-  const { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens } = msg.usage;
+  const { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens, output_tokens_details } = msg.usage;
   const start = { ...msg, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens: 1 } };
   const events: SseEvent[] = [{ event: 'message_start', data: { type: 'message_start', message: start } }];
   msg.content.forEach((block, index) => {
-    const opened = block.type === 'text' ? { type: 'text', text: '' } : { ...block, input: {} };
+    const { opened, deltas } = blockEvents(block);
     events.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: opened } });
     if (index === 0) events.push({ event: 'ping', data: { type: 'ping' } });
-    const deltas = block.type === 'text' ? pieces(block.text, 5).map((text) => ({ type: 'text_delta', text })) : ['', ...pieces(JSON.stringify(block.input), 7)].map((partial_json) => ({ type: 'input_json_delta', partial_json }));
     for (const delta of deltas) events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta } });
     events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index } });
   });
-  events.push({ event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: msg.stop_reason, stop_sequence: msg.stop_sequence }, usage: { output_tokens } } });
+  const usage = { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens, ...(output_tokens_details && { output_tokens_details }) };
+  events.push({ event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: msg.stop_reason, stop_sequence: msg.stop_sequence }, usage } });
   events.push({ event: 'message_stop', data: { type: 'message_stop' } });
   return events;
 }
