@@ -138,3 +138,28 @@ export async function sendEvents(res: ServerResponse, events: SseEvent[], opts: 
   }
   if (opts.end !== false) res.end();
 }
+
+type Turn = { role: string; content: string | { type: string; thinking?: string; signature?: string }[] };
+
+/**
+ * What Anthropic answers 400 about thinking sent back (its extended-thinking page, NOTES.md §2): with
+ * thinking on, an assistant tool turn being answered must start with its thinking block, and every
+ * thinking block must come back as it was signed (`signed`: signature → thinking text). Undefined when
+ * the request passes.
+ */
+export function thinkingProblem(body: { thinking?: { type?: string }; messages: Turn[] }, signed: ReadonlyMap<string, string>): string | undefined {
+  const blocks = (turn: Turn | undefined) => (Array.isArray(turn?.content) ? turn.content : []);
+  for (const [i, turn] of body.messages.entries()) {
+    for (const [j, block] of blocks(turn).entries()) {
+      if (block.type === 'thinking' && signed.get(block.signature ?? '') !== block.thinking) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+    }
+  }
+  const thinking = body.thinking?.type === 'enabled' || body.thinking?.type === 'adaptive';
+  const last = body.messages.length - 1;
+  const answersTools = blocks(body.messages[last]).some((b) => b.type === 'tool_result');
+  const first = blocks(body.messages[last - 1])[0]?.type;
+  if (thinking && answersTools && first !== 'thinking' && first !== 'redacted_thinking') {
+    return `messages.${last - 1}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block.`;
+  }
+  return undefined;
+}
