@@ -14,6 +14,10 @@ export const ERROR_CODES = {
   invalidImageUrl: 'invalid_image_url',
   invalidToolArguments: 'invalid_tool_arguments',
   bodyTooDeep: 'body_too_deep',
+  invalidType: 'invalid_type',
+  invalidValue: 'invalid_value',
+  integerAboveMaxValue: 'integer_above_max_value',
+  integerBelowMinValue: 'integer_below_min_value',
   // HTTP itself
   badRequest: 'bad_request',
   notFound: 'not_found',

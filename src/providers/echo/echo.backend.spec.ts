@@ -1,5 +1,9 @@
+import { ApiError } from '../../common/errors/api-error.js';
 import type { ChatCompletionChunk, ChunkFrame } from '../model-backend.js';
+import { REPLY_BUDGET_CHARS } from './echo-reply.mapper.js';
+import { ChoiceSampler, promptTokenIds, tokenId } from './echo-sampling.mapper.js';
 import { EchoBackend } from './echo.backend.js';
+import { tokens } from './echo.mapper.js';
 
 const request = (body: Record<string, unknown>) => ({
   body: { json: { model: 'echo', messages: [], ...body } as never },
@@ -57,5 +61,102 @@ describe('EchoBackend', () => {
     await it.next();
     controller.abort();
     await expect(it.next()).rejects.toBeDefined();
+  });
+
+  describe('as a training double', () => {
+    const rollout = { messages, n: 3, seed: 11, logprobs: true, top_logprobs: 2, return_token_ids: true };
+    const words = [...tokens('hello big world')];
+
+    /** A stream's choices put together by index, as a correct reader does. */
+    async function gathered(body: Record<string, unknown>) {
+      const chunks = await collect(echo.stream(request({ ...body, stream_options: { include_usage: true } }), signal));
+      const choices = new Map<number, { content: string; finish_reason: unknown; logprobs: unknown[]; token_ids: number[] }>();
+      for (const chunk of chunks) {
+        for (const c of chunk.choices as any[]) {
+          const acc = choices.get(c.index) ?? choices.set(c.index, { content: '', finish_reason: null, logprobs: [], token_ids: [] }).get(c.index)!;
+          acc.content += c.delta.content ?? '';
+          acc.logprobs.push(...(c.logprobs?.content ?? []));
+          acc.token_ids.push(...(c.token_ids ?? []));
+          if (c.finish_reason) acc.finish_reason = c.finish_reason;
+        }
+      }
+      return { chunks, choices: [...choices.entries()].sort(([a], [b]) => a - b).map(([, c]) => c) };
+    }
+
+    it('makes n choices: choice 0 the whole echo, the others seeded prefixes of it, each with its logprobs and token ids', async () => {
+      const { completion: r } = await echo.complete(request(rollout), signal);
+      expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+      expect(r.choices[0].message.content).toBe('hello big world');
+      for (const c of r.choices as any[]) {
+        const count = new ChoiceSampler(11, c.index).length(3);
+        expect(c.message.content).toBe(words.slice(0, count).join(''));
+        expect(c.finish_reason).toBe('stop');
+        expect(c.token_ids).toEqual(words.slice(0, count).map(tokenId));
+        expect(c.logprobs).toEqual({ content: words.slice(0, count).map((w, i) => new ChoiceSampler(11, c.index).logprob(w, i, 2, false)), refusal: null });
+      }
+      expect(r.prompt_token_ids).toEqual(promptTokenIds(messages));
+      const produced = r.choices.reduce((n, c: any) => n + c.token_ids.length, 0);
+      expect(r.usage).toEqual({ prompt_tokens: 8, completion_tokens: produced, total_tokens: 8 + produced });
+    });
+
+    it('streams the same choices as it answers them whole, one choice a chunk, role chunks with prompt_token_ids first, usage summed last', async () => {
+      const { completion: whole } = await echo.complete(request(rollout), signal);
+      const { chunks, choices } = await gathered(rollout);
+      expect(choices).toEqual(whole.choices.map((c: any) => ({ content: c.message.content, finish_reason: c.finish_reason, logprobs: c.logprobs.content, token_ids: c.token_ids })));
+      expect(chunks.slice(0, 3).map((c) => [c.choices[0].index, c.choices[0].delta, c.prompt_token_ids])).toEqual([0, 1, 2].map((i) => [i, { role: 'assistant', content: '' }, whole.prompt_token_ids]));
+      expect(chunks.slice(0, -1).every((c) => c.choices.length === 1)).toBe(true);
+      expect(chunks.slice(3).some((c) => 'prompt_token_ids' in c)).toBe(false);
+      expect(chunks.at(-1)).toMatchObject({ choices: [], usage: whole.usage });
+    });
+
+    it('stops every choice at max_tokens with finish_reason length, and counts only what it said', async () => {
+      const { completion: r } = await echo.complete(request({ ...rollout, n: 16, max_tokens: 1 }), signal);
+      for (const c of r.choices as any[]) {
+        expect(c.message.content).toBe('hello');
+        expect(c.token_ids).toHaveLength(1);
+        expect(c.finish_reason).toBe(new ChoiceSampler(11, c.index).length(3) > 1 ? 'length' : 'stop');
+      }
+      expect(r.usage!.completion_tokens).toBe(16);
+    });
+
+    it('writes token_id:<id> tokens when asked, and logprobs without token ids or token ids without logprobs', async () => {
+      const { completion: named } = await echo.complete(request({ messages, logprobs: true, return_tokens_as_token_ids: true }), signal);
+      expect((named.choices[0].logprobs as any).content.map((e: any) => e.token)).toEqual(words.map((w) => `token_id:${tokenId(w)}`));
+      expect(named.choices[0]).not.toHaveProperty('token_ids');
+      expect(named).not.toHaveProperty('prompt_token_ids');
+      const { completion: ids } = await echo.complete(request({ messages, return_token_ids: true }), signal);
+      expect(ids.choices[0]).toMatchObject({ logprobs: null, token_ids: words.map(tokenId) });
+      const streamed = await collect(echo.stream(request({ messages, return_token_ids: true }), signal));
+      expect(streamed.map((c) => (c.choices[0] as any).token_ids)).toEqual([undefined, ...words.map((w) => [tokenId(w)]), []]);
+      expect(streamed.every((c) => c.choices[0].logprobs === null)).toBe(true);
+    });
+
+    it('refuses a request it cannot answer with 400 before the first chunk', async () => {
+      await expect(echo.complete(request({ messages, n: 17 }), signal)).rejects.toMatchObject({ status: 400, param: 'n' });
+      const it = echo.stream(request({ messages, logprobs: true, top_logprobs: 21 }), signal)[Symbol.asyncIterator]();
+      await expect(it.next()).rejects.toMatchObject({ status: 400, param: 'top_logprobs' });
+    });
+
+    it(`builds at most ${REPLY_BUDGET_CHARS / 2 ** 20} MiB of a reply it does not stream; the same request streamed is answered`, async () => {
+      // Top-20 logprobs take about 1.8 KB a token; 16 choices of 4,000 words (choice 0 whole, the others 2,000 on average) are over the budget, of 1,000 words under it.
+      const big = (words: number) => request({ messages: [{ role: 'user', content: 'a '.repeat(words) }], n: 16, logprobs: true, top_logprobs: 20, seed: 1 });
+      const refused = await echo.complete(big(4000), signal).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(ApiError);
+      expect(refused).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringContaining("set 'stream' to true") });
+      const { completion: under } = await echo.complete(big(1000), signal);
+      expect(under.choices).toHaveLength(16);
+      expect(JSON.stringify(under).length).toBeLessThan(REPLY_BUDGET_CHARS);
+      let chunks = 0;
+      for await (const frame of echo.stream(big(4000), signal)) if (frame.chunk.choices[0]?.logprobs) chunks++;
+      expect(chunks).toBe((await echo.complete(request({ ...(big(4000).body.json as object), return_token_ids: true, logprobs: false, top_logprobs: 0 }), signal)).completion.usage!.completion_tokens);
+    });
+
+    it('counts the text too: one 9 MB word with its logprobs is over the budget', async () => {
+      const huge = request({ messages: [{ role: 'user', content: 'x'.repeat(9 * 2 ** 20) }], logprobs: true });
+      await expect(echo.complete(huge, signal)).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
+    });
   });
 });

@@ -1,20 +1,16 @@
 import { completionId, unixSeconds } from '../../common/ids.js';
-import type { BackendRequest, ChunkFrame, CompletionFrame, CompletionUsage, ModelBackend } from '../model-backend.js';
+import type { BackendRequest, ChatCompletionChunk, ChunkFrame, CompletionFrame, CompletionUsage, ModelBackend } from '../model-backend.js';
 import { chatChunk, chatCompletion, includesUsage, usageChunk } from '../openai-format.js';
+import { echoOptions, isRollout } from './echo-options.mapper.js';
+import { ChoiceSampler, promptTokenIds, tokenId } from './echo-sampling.mapper.js';
+import { rolloutReply, type EchoAnswer, type EchoChoice } from './echo-reply.mapper.js';
 import type { EchoProviderConfig } from './echo.config.js';
-import { countTokens, lastUserText, maxTokens, promptTokens, tokens } from './echo.mapper.js';
-
-interface EchoAnswer {
-  /** The text echoed back, and how many of its tokens to send. */
-  text: string;
-  count: number;
-  finishReason: 'stop' | 'length';
-  usage: CompletionUsage;
-}
+import { countTokens, lastUserText, maxTokens, prefix, promptTokens, tokens } from './echo.mapper.js';
 
 /**
- * Answers with the last user message's text, word by word. Deterministic, needs no model:
- * the default on a fresh machine and the target of platform integration tests.
+ * Answers with the last user message's text, word by word. Deterministic, needs no model: the default
+ * on a fresh machine, the target of platform integration tests, and a training-loop double (`n`, `seed`,
+ * logprobs and token ids, from echo-sampling.mapper.ts).
  */
 export class EchoBackend implements ModelBackend {
   readonly kind = 'echo';
@@ -22,57 +18,88 @@ export class EchoBackend implements ModelBackend {
   async complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame> {
     signal.throwIfAborted();
     const answer = this.answer(request);
-    const message = { role: 'assistant' as const, content: answered(answer), refusal: null };
-    return { completion: chatCompletion(completionId(), unixSeconds(), request.requestedModel, message, answer.finishReason, answer.usage) };
+    const { text, all, options } = answer;
+    const id = completionId();
+    const created = unixSeconds();
+    const first = answer.choices[0];
+    if (!isRollout(options)) {
+      const message = { role: 'assistant' as const, content: prefix(text, first.count, all), refusal: null };
+      return { completion: chatCompletion(id, created, request.requestedModel, message, first.finishReason, answer.usage) };
+    }
+    const { choices, promptTokenIds } = rolloutReply(answer, request.body.json.messages);
+    const completion = chatCompletion(id, created, request.requestedModel, choices[0].message, first.finishReason, answer.usage);
+    completion.choices = choices;
+    if (promptTokenIds) completion.prompt_token_ids = promptTokenIds;
+    return { completion };
   }
 
+  /** vLLM's order: a role chunk per choice, then one chunk per choice and token, each carrying one choice. */
   async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame> {
     const answer = this.answer(request);
+    const { options } = answer;
     const id = completionId();
     const created = unixSeconds();
     const model = request.requestedModel;
-    yield { chunk: chatChunk(id, created, model, { role: 'assistant', content: '' }, null) };
-    // Tokens are made one at a time: a long message is never held twice over as a list of words.
-    let sent = 0;
-    for (const token of tokens(answer.text)) {
-      if (sent++ === answer.count) break;
-      signal.throwIfAborted();
-      yield { chunk: chatChunk(id, created, model, { content: token }, null) };
+    const chunk = (index: number, delta: Record<string, unknown>, finishReason: string | null, extra?: object): ChatCompletionChunk => {
+      const c = chatChunk(id, created, model, delta, finishReason);
+      if (index !== 0 || extra) Object.assign(c.choices[0], { index }, extra);
+      return c;
+    };
+    const prompt = options.tokenIds ? promptTokenIds(request.body.json.messages) : undefined;
+    for (let i = 0; i < options.n; i++) {
+      const role = chunk(i, { role: 'assistant', content: '' }, null);
+      if (prompt) role.prompt_token_ids = prompt;
+      yield { chunk: role };
     }
-    yield { chunk: chatChunk(id, created, model, {}, answer.finishReason) };
+    // Tokens are made one at a time: a long message is never held twice over as a list of words.
+    const left = answer.choices.map((choice) => ({ choice, tokens: tokens(answer.text), done: false }));
+    for (let position = 0, open = left.length; open > 0; position++) {
+      for (const l of left) {
+        if (l.done) continue;
+        const { sampler, count, finishReason } = l.choice;
+        if (position === count) {
+          l.done = true;
+          open--;
+          yield { chunk: chunk(sampler.index, {}, finishReason, options.tokenIds ? { token_ids: [] } : undefined) };
+          continue;
+        }
+        const token = l.tokens.next().value as string;
+        signal.throwIfAborted();
+        let extra: object | undefined;
+        if (options.logprobs || options.tokenIds) {
+          extra = {
+            logprobs: options.logprobs ? { content: [sampler.logprob(token, position, options.topLogprobs, options.tokensAsIds)], refusal: null } : null,
+            ...(options.tokenIds ? { token_ids: [tokenId(token)] } : {}),
+          };
+        }
+        yield { chunk: chunk(sampler.index, { content: token }, null, extra) };
+      }
+    }
     if (includesUsage(request.body.json)) yield { chunk: usageChunk(id, created, model, answer.usage) };
   }
 
+  /** Everything the reply says, decided before its first byte: a request echo refuses is refused here. */
   private answer(request: BackendRequest): EchoAnswer {
     const body = request.body.json;
+    const options = echoOptions(body);
     const text = lastUserText(body.messages);
     const all = countTokens(text);
     const limit = maxTokens(body);
-    const count = limit !== undefined && all > limit ? limit : all;
+    const choices: EchoChoice[] = [];
+    let completion = 0;
+    for (let i = 0; i < options.n; i++) {
+      const sampler = new ChoiceSampler(options.seed, i);
+      const natural = sampler.length(all);
+      const count = limit !== undefined && natural > limit ? limit : natural;
+      choices.push({ sampler, count, finishReason: count < natural ? 'length' : 'stop' });
+      completion += count;
+    }
     const prompt = promptTokens(body.messages);
-    return {
-      text,
-      count,
-      finishReason: count < all ? 'length' : 'stop',
-      usage: { prompt_tokens: prompt, completion_tokens: count, total_tokens: prompt + count },
-    };
+    return { text, all, options, choices, usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } };
   }
 }
 
 /** Builds the echo backend of a provider entry. */
 export function create(_name: string, _config: EchoProviderConfig): ModelBackend {
   return new EchoBackend();
-}
-
-/** The first `count` tokens of the answer's text, joined (the whole text when none are cut). */
-function answered(answer: EchoAnswer): string {
-  if (answer.count === 0) return '';
-  if (answer.finishReason === 'stop') return answer.text;
-  let length = 0;
-  let n = 0;
-  for (const token of tokens(answer.text)) {
-    if (n++ === answer.count) break;
-    length += token.length;
-  }
-  return answer.text.slice(0, length);
 }

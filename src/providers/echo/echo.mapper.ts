@@ -2,7 +2,7 @@ import type { ChatMessage } from '../model-backend.js';
 import { messageText } from '../openai-format.js';
 
 /** Text parts are joined with a space: echo answers them as words. */
-const PART_SEPARATOR = ' ';
+export const PART_SEPARATOR = ' ';
 
 /** What echo answers: the text of the last user message, or '' when there is none. */
 export function lastUserText(messages: ChatMessage[]): string {
@@ -64,4 +64,16 @@ export function promptTokens(messages: ChatMessage[]): number {
 export function maxTokens(body: Record<string, unknown>): number | undefined {
   const v = body.max_completion_tokens ?? body.max_tokens;
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
+}
+
+/** The text of the first `count` of a text's `all` tokens (the whole text when none are left out). */
+export function prefix(text: string, count: number, all: number): string {
+  if (count >= all) return text;
+  let length = 0;
+  let n = 0;
+  for (const token of tokens(text)) {
+    if (n++ === count) break;
+    length += token.length;
+  }
+  return text.slice(0, length);
 }
