@@ -9,4 +9,6 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   testTimeout: 30000,
+  // Fails the run, naming the culprit, when a spec leaves a server, socket, child or timer behind (no --forceExit).
+  globalTeardown: '<rootDir>/test/support/open-handles.js',
 };

@@ -9,4 +9,6 @@ export default {
   rootDir: '../..',
   testMatch: ['<rootDir>/test/reliability/**/*.reliability-spec.ts'],
   testTimeout: 180000,
+  // Fails the run, naming the culprit, when a spec leaves a server, socket, child or timer behind.
+  globalTeardown: '<rootDir>/test/support/open-handles.js',
 };

@@ -35,7 +35,13 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
   try {
     const { logger, lines } = captureLogger();
     const app = await createApp({ logger });
-    await app.listen(0, '127.0.0.1');
+    try {
+      await app.listen(0, '127.0.0.1');
+    } catch (err) {
+      // A start refused by a hook (a bad key file) has already opened what was built before it: the Redis client.
+      await app.close().catch(() => undefined);
+      throw err;
+    }
     const address = app.getHttpServer().address() as { port: number };
     return { app, url: `http://127.0.0.1:${address.port}`, logs: lines, close: () => app.close() };
   } finally {
