@@ -3,11 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { KEY, post, sseData, startApp, type RunningApp } from './support/app.js';
 import { writeConfig } from './support/config-file.js';
 import { MockUpstream, reply, sleep, type RecordedRequest } from './support/mock-upstream.js';
+import { testRedisUrl } from './support/redis.js';
 import { RolloutCheckError, runRollout, type RolloutOptions, type Trajectory } from './support/rollout-client.js';
+import { spawnService, type ServiceProcess } from './support/service-process.js';
 import { IM_END, VllmRolloutMock } from './support/vllm-rollout-mock.js';
 
 // Issue #19: a training loop played through the service against a vLLM-accurate mock.
@@ -316,5 +319,106 @@ models:
   - { name: "claude-rl", provider: claude, trainable: true }
 `);
     await expect(startApp({ API_KEYS: KEY, CONFIG_FILE: config })).rejects.toThrow(/models\[0\]\.trainable: the trainable route 'claude-rl' is served by 'claude' \(type anthropic\)/);
+  });
+});
+
+const REDIS_URL = await testRedisUrl();
+if (!REDIS_URL) console.warn('No Redis (REDIS_URL unset, nothing at 127.0.0.1:6379): the two-replica rollout test is skipped');
+
+(REDIS_URL ? describe : describe.skip)('two service processes sharing Redis, in front of one vLLM', () => {
+  const vllm = new VllmRolloutMock();
+  const replicas: ServiceProcess[] = [];
+  /** Chat requests vLLM is answering, by adapter; an unload of one of those is what must never happen. */
+  const answering = new Map<string, number>();
+  const unloadsInUse: string[] = [];
+  const run = randomUUID().slice(0, 8);
+  const ckpt = (name: string, version: string) => `${ART}acme/${run}/${name}:${version}`;
+  const rolloutOn = (replica: ServiceProcess, model: string, seed: number, stream: boolean) =>
+    runRollout(`${replica.url}/v1`, KEY, { model, messages, n: 2, seed }, { stream, matchChoicesBy: 'index' });
+  const loadCalls = () => vllm.bodies('load_lora_adapter').map((b) => b.lora_name as string);
+
+  beforeAll(async () => {
+    await vllm.start();
+    const inner = vllm.handler;
+    vllm.handler = (req, res) => {
+      if (req.url === '/v1/chat/completions') {
+        const model = req.json?.model as string;
+        answering.set(model, (answering.get(model) ?? 0) + 1);
+        res.once('close', () => answering.set(model, answering.get(model)! - 1));
+      }
+      if (req.url === '/v1/unload_lora_adapter' && (answering.get(req.json?.lora_name) ?? 0) > 0) unloadsInUse.push(req.json.lora_name);
+      return inner(req, res);
+    };
+    // Nothing a run before this one left for this target counts against its slots.
+    const redis = new Redis(REDIS_URL!);
+    const stale = await redis.keys(`gateway:lora:${vllm.baseURL}:*`);
+    if (stale.length > 0) await redis.del(...stale);
+    await redis.quit();
+    const config = writeConfig(`
+providers:
+  vllm:
+    type: openai
+    baseURL: ${vllm.baseURL}
+    adapters: { path: "/adapters/{entity}/{project}/{name}/{version}", maxLoaded: 2 }
+models:
+  - name: "${ART}*"
+    provider: vllm
+    adapter: true
+`);
+    replicas.push(...(await Promise.all([0, 1].map(() => spawnService({ API_KEYS: KEY, CONFIG_FILE: config, REDIS_URL })))));
+    for (const r of replicas) expect(r.url).toBeDefined();
+  }, 40_000);
+  afterAll(async () => {
+    for (const r of replicas) r.child.kill('SIGTERM');
+    await Promise.all(replicas.map((r) => r.exited));
+    await vllm.stop();
+  });
+  beforeEach(() => {
+    vllm.reset();
+    unloadsInUse.length = 0;
+  });
+
+  it('a training loop over five steps, each step rolled out on both replicas while the last one finishes: every rollout served, one load per checkpoint, no adapter unloaded in use', async () => {
+    vllm.loadDelayMs = 80;
+    vllm.streamGapMs = 15;
+    const steps = [1, 2, 3, 4, 5].map((n) => ckpt('policy', `step${n}`));
+    const phase = (model: string) => {
+      const rollouts = Array.from({ length: 8 }, (_, i) => outcome(rolloutOn(replicas[i % 2], model, i, i % 4 < 2)));
+      return { loaded: Promise.any(rollouts), all: Promise.all(rollouts) };
+    };
+    const outcomes: string[] = [];
+    let previous: ReturnType<typeof phase> | undefined;
+    // Step N+1 starts once step N is served and step N-1's rollouts are over: two checkpoints in use, one loading.
+    for (const model of steps) {
+      const current = phase(model);
+      if (previous) outcomes.push(...(await previous.all));
+      await current.loaded;
+      previous = current;
+    }
+    outcomes.push(...(await previous!.all));
+    expect(outcomes).toEqual(Array(40).fill('passed'));
+    expect(unloadsInUse).toEqual([]);
+    expect(loadCalls().sort()).toEqual(steps.map((s) => s.slice(ART.length)).sort());
+    expect(vllm.peakLoaded).toBeLessThanOrEqual(3);
+  });
+
+  it("never unloads an adapter the other replica is using, even one this replica used last long ago", async () => {
+    vllm.loadDelayMs = 0;
+    vllm.streamGapMs = 0;
+    const [a, b] = replicas;
+    const [x, y, z] = ['x', 'y', 'z'].map((n) => ckpt(n, 'step1'));
+    expect(await outcome(rolloutOn(a, x, 1, false))).toBe('passed');
+    const release = vllm.holdStreams();
+    const held = outcome(rolloutOn(b, x, 2, true));
+    while (vllm.bodies('chat/completions').length < 2) await sleep(5);
+    // On a, x is the least recently used and idle; b's stream still uses it.
+    for (const model of [y, z]) expect(await outcome(rolloutOn(a, model, 3, false))).toBe('passed');
+    release();
+    expect(await held).toBe('passed');
+    expect(unloadsInUse).toEqual([]);
+    // (The first test's checkpoints made room first.)
+    const ours = (names: string[]) => names.filter((n) => !n.includes('/policy:'));
+    expect(ours(vllm.bodies('unload_lora_adapter').map((u) => u.lora_name))).toEqual([y.slice(ART.length)]);
+    expect(loadCalls()).toEqual([x, y, z].map((m) => m.slice(ART.length)));
   });
 });
