@@ -37,7 +37,7 @@ export function registerAuthBeforeBody(fastify: FastifyInstance, authenticator: 
   };
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if ((route.config as { public?: boolean } | undefined)?.public || methods.every((m) => NO_BODY.has(m))) return;
+    if (Reflect.get(route.config ?? {}, 'public') === true || methods.every((m) => NO_BODY.has(m))) return;
     route.onRequest = [...(route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]), hook];
   });
 }

@@ -1,10 +1,13 @@
 import { asFastApiReadsIt } from './bearer.authenticator.js';
 
+const PYTHON_SPACE = `\t\n\v\f\r ${String.fromCharCode(0x1c, 0x1d, 0x1e, 0x1f, 0x85, 0xa0)}`;
+const PYTHON_SPACE_RUNS = new RegExp(`^[${PYTHON_SPACE}]+|[${PYTHON_SPACE}]+$`, 'g');
+
 /** Python's `scheme, _, param = header.partition(" "); param.strip()`, written the obvious way. */
 function pythonReads(header: string): string {
   const space = header.indexOf(' ');
   if (space === -1) return header;
-  const param = header.slice(space + 1).replace(/^[\t\n\v\f\r\x1c-\x1f \x85\xa0]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0]+$/g, '');
+  const param = header.slice(space + 1).replace(PYTHON_SPACE_RUNS, '');
   return `${header.slice(0, space)} ${param}`;
 }
 

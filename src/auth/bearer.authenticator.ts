@@ -26,11 +26,12 @@ export class BearerAuthenticator {
     // Passport sees only the header, so a body or query field named `access_token` stays a pass-through field.
     const request = { headers: authorization === undefined ? {} : { authorization } };
     return new Promise((resolve, reject) => {
-      passport.authenticate('bearer', { session: false }, (err: unknown, user: Caller | false) => {
+      const run = passport.authenticate('bearer', { session: false }, (err: unknown, user: Caller | false) => {
         if (err instanceof ApiError) reject(err);
         else if (err || !user) reject(new AuthenticationError());
         else resolve(user);
-      })(request, {}, (err: unknown) => reject(err instanceof ApiError ? err : new AuthenticationError()));
+      }) as (req: unknown, res: unknown, next: (err: unknown) => void) => void;
+      run(request, {}, (err: unknown) => reject(err instanceof ApiError ? err : new AuthenticationError()));
     });
   }
 }

@@ -18,11 +18,11 @@ function passportAccepts(store: ApiKeyStore, authorization: string | undefined):
 
 describe('BearerStrategy.knownApiKey', () => {
   const store = new ApiKeyStore();
-  const alice: Caller = { name: 'alice' } as Caller;
+  const alice: Caller = { name: 'alice' };
   store.replace([
     { sha256: sha256('sk-alice'), caller: alice },
-    { sha256: sha256('sk-off'), caller: { name: 'off' } as Caller, disabled: true },
-    { sha256: sha256('eyJa.b.c'), caller: { name: 'jwt-shaped' } as Caller },
+    { sha256: sha256('sk-off'), caller: { name: 'off' }, disabled: true },
+    { sha256: sha256('eyJa.b.c'), caller: { name: 'jwt-shaped' } },
   ]);
 
   it('accepts exactly the headers passport-http-bearer accepts for a known, enabled key', async () => {

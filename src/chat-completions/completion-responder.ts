@@ -59,7 +59,10 @@ export class CompletionResponder {
       for (let r = await frames.next(); !r.done; r = await frames.next()) {
         if (signal.aborted) break;
         const { chunk, text: json } = r.value;
-        if (this.logChars && text.length < this.logChars) text += chunk.choices[0]?.delta?.content ?? '';
+        if (this.logChars && text.length < this.logChars) {
+          const content = chunk.choices[0]?.delta?.content;
+          if (typeof content === 'string') text += content;
+        }
         // Frames of one tick leave in one write; the writer asks to wait only when the socket is full.
         const full = sse.write(json ?? JSON.stringify(chunk));
         if (full) await full;

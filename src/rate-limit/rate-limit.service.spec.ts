@@ -1,11 +1,9 @@
-import type { ConfigType } from '@nestjs/config';
-import type { rateLimitConfig } from './rate-limit.config.js';
 import { RateLimitService, type Admission, type RateLimitEvents } from './rate-limit.service.js';
 import { StoreOutage } from './store-outage.js';
 
 const events: RateLimitEvents = { storeError: () => undefined, limited: () => undefined };
 const service = (windowSeconds = 60, reserve = 1024) =>
-  new RateLimitService({ RATE_LIMIT_ON_STORE_ERROR: 'allow', RATE_LIMIT_WINDOW_SECONDS: windowSeconds, RATE_LIMIT_COMPLETION_RESERVE_TOKENS: reserve } as ConfigType<typeof rateLimitConfig>, null, events);
+  new RateLimitService({ RATE_LIMIT_ON_STORE_ERROR: 'allow', RATE_LIMIT_WINDOW_SECONDS: windowSeconds, RATE_LIMIT_COMPLETION_RESERVE_TOKENS: reserve }, null, events);
 let n = 0;
 const caller = (tpm: number) => ({ name: `k${n++}`, tpm });
 const remaining = (a: Admission) => Number(a.headers['x-ratelimit-remaining-tokens']);
@@ -56,7 +54,7 @@ describe('RateLimitService token reservations', () => {
 describe('StoreOutage', () => {
   it('logs the first failure and the recovery once, however many failures come between', () => {
     const lines: string[] = [];
-    const outage = new StoreOutage({ warn: (m: unknown) => void lines.push(`warn ${m}`), log: (m: unknown) => void lines.push(`info ${m}`) }, 'allow');
+    const outage = new StoreOutage({ warn: (m: string) => void lines.push(`warn ${m}`), log: (m: string) => void lines.push(`info ${m}`) }, 'allow');
     outage.answered();
     for (let i = 0; i < 1000; i++) outage.failed(new Error('connect ECONNREFUSED'));
     outage.answered();

@@ -27,7 +27,7 @@ export function textBytes(root: unknown, withKeys: boolean): number {
   let stack: object[] | undefined;
   for (let node: object | undefined = root; node !== undefined; node = stack?.pop()) {
     if (Array.isArray(node)) {
-      for (const v of node) {
+      for (const v of node as unknown[]) {
         if (typeof v === 'string') bytes += byteLength(v);
         else if (v !== null && typeof v === 'object') (stack ??= []).push(v);
       }

@@ -109,7 +109,9 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const res = err.getResponse();
-    const message = typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? err.message);
+    const given = typeof res === 'string' ? res : (res as { message?: unknown }).message;
+    // Nest's own exceptions may carry a list of messages; anything else is not shown.
+    const message = typeof given === 'string' ? given : Array.isArray(given) && given.every((m) => typeof m === 'string') ? given.join('; ') : err.message;
     return { status, headers: {}, body: errorBody(status, message, undefined, CODE_BY_STATUS[status] ?? null) };
   }
   const fw = err as FrameworkError | null;

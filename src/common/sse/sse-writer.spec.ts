@@ -37,7 +37,7 @@ describe('SseWriter', () => {
       const write = res.write.bind(res);
       res.write = ((chunk: never, ...rest: never[]) => (writes++, write(chunk, ...rest))) as typeof res.write;
       const sse = new SseWriter(res, { 'x-extra': '1' });
-      for (let i = 0; i < 3; i++) sse.write(frame(i));
+      for (let i = 0; i < 3; i++) void sse.write(frame(i));
       setTimeout(() => sse.done(), 20);
     }));
     const { res, body } = await get((server.address() as AddressInfo).port);
@@ -50,7 +50,7 @@ describe('SseWriter', () => {
   it('ends a failed stream with an error event and no [DONE]', async () => {
     ({ server } = await serve((res) => {
       const sse = new SseWriter(res);
-      sse.write(frame(0));
+      void sse.write(frame(0));
       sse.fail({ error: { message: 'upstream failed', code: 'upstream_error' } });
     }));
     const { body } = await get((server.address() as AddressInfo).port);

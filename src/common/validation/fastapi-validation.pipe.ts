@@ -33,7 +33,7 @@ export class FastApiValidationPipe implements PipeTransform {
     const body = value as Record<string, unknown>;
     const { fields, each, fast } = this.rules(metatype);
     if (fast?.(body)) return body;
-    const instance = Object.create(metatype.prototype) as Record<string, unknown>;
+    const instance = Object.create(metatype.prototype as object) as Record<string, unknown>;
     for (const field of fields) {
       if (Object.hasOwn(body, field)) instance[field] = body[field];
     }
