@@ -60,7 +60,9 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
       // A valid magic and version followed by junk makes node-llama-cpp's parser allocate without end.
       const corrupt = join(dir, 'corrupt.gguf');
       await writeFile(corrupt, Buffer.concat([Buffer.from('GGUF\x03\x00\x00\x00', 'latin1'), Buffer.from('garbage!'.repeat(8))]));
-      await expect(LlamaCppBackend.load({ modelPath: corrupt, threads: 1, gpu: false })).rejects.toThrow(/corrupt\.gguf: the GGUF header is corrupt or the file is truncated$/);
+      await expect(LlamaCppBackend.load({ modelPath: corrupt, threads: 1, gpu: false })).rejects.toThrow(
+        /corrupt\.gguf: the GGUF header is corrupt or the file is truncated$/,
+      );
       const truncated = join(dir, 'truncated.gguf');
       await writeFile(truncated, (await readFile(modelPath)).subarray(0, 300_000));
       await expect(LlamaCppBackend.load({ modelPath: truncated, threads: 1, gpu: false })).rejects.toThrow(
@@ -135,7 +137,8 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
   });
 
   it('gives the same text for the same seed and temperature, and another for another seed', async () => {
-    const text = async (seed: number) => (await backend.complete(request({ max_tokens: 30, temperature: 0.9, seed }), never)).completion.choices[0].message.content;
+    const text = async (seed: number) =>
+      (await backend.complete(request({ max_tokens: 30, temperature: 0.9, seed }), never)).completion.choices[0].message.content;
     const a = await text(11);
     expect(await text(11)).toBe(a);
     expect(await text(12)).not.toBe(a);
@@ -242,9 +245,35 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
 
   it('logs and ignores settings it cannot honour', async () => {
     warnings.length = 0;
-    const { completion: r } = await backend.complete(request({ max_tokens: 3, n: 2, logit_bias: { 5: 10 } }), never);
+    const { completion: r } = await backend.complete(
+      request({ max_tokens: 3, tools: [{ type: 'function', function: { name: 'f' } }], logit_bias: { 5: 10 } }),
+      never,
+    );
     expect(r.choices).toHaveLength(1);
-    expect(warnings.join('\n')).toMatch(/Ignoring settings llama-cpp cannot honour: n, logit_bias/);
+    expect(warnings.join('\n')).toMatch(/Ignoring settings llama-cpp cannot honour: tools, logit_bias/);
+  });
+
+  // The token path itself (logprobs, token ids, n) runs in test/llama-cpp-logprobs.e2e-spec.ts: under jest's VM
+  // realm node-llama-cpp misreads the native sampling result, and the sampler refuses it rather than answer garbage.
+  it('refuses logprobs and token ids it cannot honour with a 400 naming the field, before taking a sequence', async () => {
+    const tools = [{ type: 'function', function: { name: 'f' } }];
+    for (const [body, param] of [
+      [{ logprobs: true, tools }, 'tools'],
+      [{ return_token_ids: true, functions: [{ name: 'f' }] }, 'functions'],
+      [{ logprobs: true, top_logprobs: 21 }, 'top_logprobs'],
+      [{ n: 1.5 }, 'n'],
+    ] as const) {
+      for (const run of [() => backend.complete(request(body), never), () => collect(backend.stream(request(body), never))]) {
+        await expect(run()).rejects.toMatchObject({ status: 400, code: 'invalid_request', param });
+        expect(backend.stats).toEqual({ queued: 0, idle: 1 });
+      }
+    }
+  });
+
+  it('draws a fresh seed for a request without one (node-llama-cpp alone would reuse the current second)', async () => {
+    const text = async () => (await backend.complete(request({ max_tokens: 12, temperature: 1 }), never)).completion.choices[0].message.content;
+    const texts = new Set([await text(), await text(), await text()]);
+    expect(texts.size).toBe(3);
   });
 
   it('answers 400 when the messages alone overflow the context', async () => {
@@ -261,7 +290,16 @@ describe('LlamaCppBackend (tiny random GGUF)', () => {
     const plain = await LlamaCppBackend.load({ modelPath: plainPath, threads: 1, gpu: false, contextSize: 512 });
     try {
       expect(plain.template).not.toBe('ChatML');
-      const { completion: r } = await plain.complete(request({ max_tokens: 4, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }] }), never);
+      const { completion: r } = await plain.complete(
+        request({
+          max_tokens: 4,
+          messages: [
+            { role: 'system', content: 'be brief' },
+            { role: 'user', content: 'hi' },
+          ],
+        }),
+        never,
+      );
       expect(r.usage!.completion_tokens).toBe(4);
     } finally {
       await plain.close();

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { LlamaChat, LlamaGrammar } from 'node-llama-cpp';
+import type { LlamaChat, LlamaGrammar, LlamaText, Token } from 'node-llama-cpp';
 import { settlesWithin } from '../../common/async/settles-within.js';
 import { ApiError, OverloadedError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
@@ -9,8 +9,11 @@ import { chatChunk, chatCompletion, includesUsage, usageChunk } from '../openai-
 import type { LlamaCppProviderConfig } from './llama-cpp.config.js';
 import { GrammarCache } from './llama-cpp.grammars.js';
 import { type LlamaCppOptions, type LoadedLlama, type ResolvedLlamaCppOptions, loadLlama, resolveOptions } from './llama-cpp.loader.js';
-import { type LlamaAnswer, type LlamaGeneration, type LlamaStopReason, finishReason, toGeneration, usage } from './llama-cpp.mapper.js';
+import { type LlamaAnswer, type LlamaGeneration, finishReason, toGeneration, usage } from './llama-cpp.mapper.js';
 import { SequencePool } from './llama-cpp.pool.js';
+import { TokenSampler, randomSeed } from './llama-cpp.sampler.js';
+import { type TokenJob, TokenPath } from './llama-cpp.token-path.js';
+import { type ReplyHead, type TokenAsk, tokenAsk } from './llama-cpp.tokens.mapper.js';
 
 export { LlamaCppLoadError, type LlamaCppOptions, type ResolvedLlamaCppOptions } from './llama-cpp.loader.js';
 
@@ -22,8 +25,13 @@ interface Job {
   generation: LlamaGeneration;
   chat: LlamaChat;
   grammar?: LlamaGrammar;
-  promptTokens: number;
+  /** The prompt's token ids: the history rendered by the chat template, as the model evaluates it. */
+  prompt: Token[];
+  /** The chat template's stop triggers for this history. */
+  triggers: readonly LlamaText[];
   maxTokens: number;
+  /** What only the token path gives (logprobs, token ids, several choices); unset for the ordinary path. */
+  ask?: TokenAsk;
 }
 
 /**
@@ -35,6 +43,8 @@ export class LlamaCppBackend implements ModelBackend {
   private readonly logger = new Logger(LlamaCppBackend.name);
   private readonly pool: SequencePool<LlamaChat>;
   private readonly grammars: GrammarCache;
+  private readonly sampler: TokenSampler;
+  private readonly tokens: TokenPath;
   private closed = false;
 
   private constructor(
@@ -44,6 +54,8 @@ export class LlamaCppBackend implements ModelBackend {
   ) {
     this.pool = new SequencePool(loaded.chats, options.maxQueue);
     this.grammars = new GrammarCache(loaded.llama, this.logger);
+    this.sampler = new TokenSampler(loaded.model, loaded.grammarState);
+    this.tokens = new TokenPath(this.sampler);
   }
 
   /** Loads the model; rejects with a `LlamaCppLoadError` naming the path when the file is missing or invalid. */
@@ -52,7 +64,9 @@ export class LlamaCppBackend implements ModelBackend {
     const logger = new Logger(LlamaCppBackend.name);
     const loaded = await loadLlama(resolved, logger);
     const { context, chatWrapper, llama } = loaded;
-    logger.log(`Loaded ${resolved.modelPath}: ${chatWrapper.wrapperName} template, ${context.contextSize} tokens × ${resolved.parallel}, ${resolved.threads} threads, ${llama.gpu || 'cpu'}`);
+    logger.log(
+      `Loaded ${resolved.modelPath}: ${chatWrapper.wrapperName} template, ${context.contextSize} tokens × ${resolved.parallel}, ${resolved.threads} threads, ${llama.gpu || 'cpu'}`,
+    );
     return new LlamaCppBackend({ ...resolved, contextSize: context.contextSize }, loaded);
   }
 
@@ -72,7 +86,15 @@ export class LlamaCppBackend implements ModelBackend {
   }
 
   async complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame> {
-    const answer = await this.run(await this.admit(request, signal), signal);
+    const job = await this.admit(request, signal);
+    if (job.ask) {
+      try {
+        return { completion: await this.tokens.complete(this.tokenJob(job, job.ask, request), signal) };
+      } finally {
+        this.pool.release(job.chat);
+      }
+    }
+    const answer = await this.run(job, signal);
     const message = { role: 'assistant' as const, content: answer.text, refusal: null };
     return { completion: chatCompletion(completionId(), unixSeconds(), request.requestedModel, message, answer.finishReason, answer.usage) };
   }
@@ -82,6 +104,14 @@ export class LlamaCppBackend implements ModelBackend {
     const linked = AbortSignal.any([signal, stop.signal]);
     // Admission comes before the first chunk, so a full queue is still a plain 503 response.
     const job = await this.admit(request, linked);
+    if (job.ask) {
+      try {
+        yield* this.tokens.stream(this.tokenJob(job, job.ask, request), includesUsage(request.body.json), linked);
+        return;
+      } finally {
+        this.pool.release(job.chat);
+      }
+    }
     const id = completionId();
     const created = unixSeconds();
     const model = request.requestedModel;
@@ -93,7 +123,10 @@ export class LlamaCppBackend implements ModelBackend {
       texts.push(text);
       wake?.();
     })
-      .then((answer) => (outcome = { answer }), (error: unknown) => (outcome = { error }))
+      .then(
+        (answer) => (outcome = { answer }),
+        (error: unknown) => (outcome = { error }),
+      )
       .finally(() => wake?.());
     try {
       yield { chunk: chatChunk(id, created, model, { role: 'assistant', content: '' }, null) };
@@ -131,18 +164,20 @@ export class LlamaCppBackend implements ModelBackend {
   /** Translates and checks the request, then waits for a free sequence (or refuses when the queue is full). */
   private async admit(request: BackendRequest, signal: AbortSignal): Promise<Job> {
     const generation = toGeneration(request.body.json);
+    const ask = tokenAsk(request.body.json);
     if (generation.ignored.length) this.logger.warn(`Ignoring settings llama-cpp cannot honour: ${generation.ignored.join(', ')}`);
     const { chatWrapper, model } = this.loaded;
     // Prompt tokens exactly as the model will see them: the history rendered by its chat template.
-    const promptTokens = chatWrapper.generateContextState({ chatHistory: generation.history }).contextText.tokenize(model.tokenizer).length;
-    const room = this.options.contextSize - promptTokens;
+    const state = chatWrapper.generateContextState({ chatHistory: generation.history });
+    const prompt = state.contextText.tokenize(model.tokenizer);
+    const room = this.options.contextSize - prompt.length;
     if (room < 1) {
-      const message = `The messages take ${promptTokens} tokens; this model's context holds ${this.options.contextSize}.`;
+      const message = `The messages take ${prompt.length} tokens; this model's context holds ${this.options.contextSize}.`;
       throw new ApiError({ status: 400, message, code: ERROR_CODES.contextLengthExceeded, param: 'messages' });
     }
     const grammar = await this.grammars.get(generation.format);
     const chat = await this.pool.acquire(signal);
-    return { generation, chat, grammar, promptTokens, maxTokens: Math.min(generation.maxTokens ?? room, room) };
+    return { generation, chat, grammar, prompt, triggers: state.stopGenerationTriggers, maxTokens: Math.min(generation.maxTokens ?? room, room), ask };
   }
 
   private async run(job: Job, signal: AbortSignal, onText?: (text: string) => void): Promise<LlamaAnswer> {
@@ -156,7 +191,7 @@ export class LlamaCppBackend implements ModelBackend {
         temperature: g.temperature,
         topP: g.topP,
         topK: g.topK,
-        seed: g.seed,
+        seed: g.seed ?? randomSeed(),
         grammar: job.grammar,
         customStopTriggers: g.stop.length ? g.stop : undefined,
         // node-llama-cpp applies a 1.1 repeat penalty by default; OpenAI applies none unless asked.
@@ -166,11 +201,31 @@ export class LlamaCppBackend implements ModelBackend {
           if (chunk.type === undefined && chunk.text) onText?.(chunk.text);
         },
       });
-      const reason = finishReason(response.metadata.stopReason as LlamaStopReason);
-      return { text: response.response, finishReason: reason, usage: usage(job.promptTokens, completionTokens) };
+      const reason = finishReason(response.metadata.stopReason);
+      return { text: response.response, finishReason: reason, usage: usage(job.prompt.length, completionTokens) };
     } finally {
       this.pool.release(job.chat);
     }
+  }
+
+  private tokenJob(job: Job, ask: TokenAsk, request: BackendRequest): TokenJob {
+    const { generation: g, grammar, prompt } = job;
+    const stops = this.sampler.stops(job.triggers, grammar, g.stop);
+    const plan = {
+      prompt,
+      maxTokens: job.maxTokens,
+      temperature: g.temperature,
+      topP: g.topP,
+      topK: g.topK,
+      frequencyPenalty: g.frequencyPenalty,
+      presencePenalty: g.presencePenalty,
+      logprobs: ask.logprobs,
+      topLogprobs: ask.topLogprobs,
+      grammar,
+      stops,
+    };
+    const head: ReplyHead = { id: completionId(), created: unixSeconds(), model: request.requestedModel };
+    return { sequence: job.chat.sequence, plan, seed: g.seed, ask, head };
   }
 }
 

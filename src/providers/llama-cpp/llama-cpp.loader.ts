@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from '@nestjs/common';
-import type { ChatWrapper, Llama, LlamaChat, LlamaContext, LlamaModel } from 'node-llama-cpp';
+import type { ChatWrapper, Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaGrammarEvaluationState, LlamaModel } from 'node-llama-cpp';
 import { ggufProblem } from './gguf-check.js';
 import type { LlamaCppProviderConfig } from './llama-cpp.config.js';
 
@@ -20,6 +20,8 @@ export interface LoadedLlama {
   context: LlamaContext;
   chatWrapper: ChatWrapper;
   chats: LlamaChat[];
+  /** A fresh grammar state for one generation on the sequence API (node-llama-cpp's class, loaded lazily). */
+  grammarState(grammar: LlamaGrammar): LlamaGrammarEvaluationState;
   /** Disposes the chats, context and model, and the llama.cpp runtime once no other backend uses it. */
   release(): Promise<void>;
 }
@@ -138,7 +140,8 @@ async function loadModel(lib: NodeLlamaCpp, runtime: Runtime, options: ResolvedL
       await model.dispose();
       await releaseRuntime(runtime);
     };
-    return { llama, model, context, chatWrapper, chats, release };
+    const grammarState = (grammar: LlamaGrammar) => new lib.LlamaGrammarEvaluationState({ model, grammar });
+    return { llama, model, context, chatWrapper, chats, grammarState, release };
   } finally {
     runtime.errors = undefined;
   }

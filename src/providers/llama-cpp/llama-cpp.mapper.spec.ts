@@ -10,7 +10,14 @@ describe('llama-cpp mapper', () => {
       [
         { role: 'system', content: 'be brief' },
         { role: 'developer', content: [{ type: 'text', text: 'no lists' }] },
-        { role: 'user', content: [{ type: 'text', text: 'hello' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'world' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'hello' },
+            { type: 'image_url', image_url: { url: 'x' } },
+            { type: 'text', text: 'world' },
+          ],
+        },
         { role: 'assistant', content: 'hi there' },
         { role: 'tool', content: 'result', tool_call_id: 'a' },
         { role: 'user', content: 'again' },
@@ -61,8 +68,9 @@ describe('llama-cpp mapper', () => {
   });
 
   it('lists the settings it cannot honour and stays quiet about unknown extras', () => {
-    const g = toGeneration(body({ n: 2, logprobs: true, tools: [{}], logit_bias: { 1: 5 }, my_vendor_field: 1, n_ok: 1 }));
-    expect(g.ignored).toEqual(['n', 'logprobs', 'tools', 'logit_bias']);
+    // n, logprobs and top_logprobs are the token path's to honour (llama-cpp.tokens.mapper).
+    const g = toGeneration(body({ n: 2, logprobs: true, top_logprobs: 2, tools: [{}], logit_bias: { 1: 5 }, my_vendor_field: 1, n_ok: 1 }));
+    expect(g.ignored).toEqual(['tools', 'logit_bias']);
     expect(toGeneration(body({ n: 1, logprobs: false, user: 'u' })).ignored).toEqual([]);
   });
 

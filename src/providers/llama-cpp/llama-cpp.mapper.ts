@@ -24,7 +24,18 @@ export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type
 export type LlamaStopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
 
 /** OpenAI settings a local model cannot honour; other unknown fields pass silently, as the open contract wants. */
-const UNSUPPORTED = ['tools', 'tool_choice', 'functions', 'function_call', 'logit_bias', 'top_logprobs', 'audio', 'modalities', 'prediction', 'reasoning_effort', 'web_search_options'];
+const UNSUPPORTED = [
+  'tools',
+  'tool_choice',
+  'functions',
+  'function_call',
+  'logit_bias',
+  'audio',
+  'modalities',
+  'prediction',
+  'reasoning_effort',
+  'web_search_options',
+];
 
 /** The text of a message's content, text parts one per line; other parts are noted in `ignored`, once per type. */
 function contentText(content: unknown, ignored: string[]): string {
@@ -68,9 +79,6 @@ export function toGeneration(body: ChatRequestBody): LlamaGeneration {
   const limit = num(body.max_completion_tokens) ?? num(body.max_tokens);
   const stops: unknown[] = typeof body.stop === 'string' ? [body.stop] : Array.isArray(body.stop) ? body.stop : [];
   const seed = num(body.seed);
-  const n = num(body.n);
-  if (n !== undefined && n !== 1) ignored.push('n');
-  if (body.logprobs === true) ignored.push('logprobs');
   for (const key of UNSUPPORTED) if (body[key] != null) ignored.push(key);
   return {
     history,
