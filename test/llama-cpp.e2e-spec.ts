@@ -159,7 +159,9 @@ models:
     expect(chunks[0].choices[0]).toMatchObject({ delta: { role: 'assistant' }, finish_reason: null });
     const content = chunks.slice(1, -2);
     expect(content).toHaveLength(600);
-    expect(content.every((c) => typeof c.choices[0].delta.content === 'string' && c.choices[0].delta.content !== '' && c.choices[0].finish_reason === null)).toBe(true);
+    expect(
+      content.every((c) => typeof c.choices[0].delta.content === 'string' && c.choices[0].delta.content !== '' && c.choices[0].finish_reason === null),
+    ).toBe(true);
     expect(chunks.at(-2).choices[0]).toMatchObject({ delta: {}, finish_reason: 'length' });
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 600, total_tokens: chunks.at(-1).usage.prompt_tokens + 600 } });
     // Tokens reach the client as they are generated, not in one piece at the end.

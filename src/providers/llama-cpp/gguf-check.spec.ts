@@ -36,7 +36,9 @@ describe('ggufProblem', () => {
   it('finds a cut in the metadata, the tensor table or the tensor data without reading past the end', async () => {
     const cut = (n: number) => file(`cut-${n}.gguf`, valid.subarray(0, n));
     await expect(ggufProblem(await cut(2000))).resolves.toBe('the GGUF header is corrupt or the file is truncated');
-    await expect(ggufProblem(await cut(valid.length - 1))).resolves.toBe(`the file is truncated: tensor 'output.weight' ends past its ${valid.length - 1} bytes`);
+    await expect(ggufProblem(await cut(valid.length - 1))).resolves.toBe(
+      `the file is truncated: tensor 'output.weight' ends past its ${valid.length - 1} bytes`,
+    );
     const huge = Buffer.from(valid.subarray(0, 64));
     huge.writeBigUInt64LE(1n << 60n, 16);
     await expect(ggufProblem(await file('huge-count.gguf', huge))).resolves.toBe('the GGUF header is corrupt or the file is truncated');

@@ -3,7 +3,26 @@ import type { Llama, LlamaGrammar } from 'node-llama-cpp';
 import { type ResponseFormat, tightenNumberRules } from './llama-cpp.mapper.js';
 
 /** JSON-schema keywords node-llama-cpp's grammar enforces, and annotations that constrain nothing. */
-const ENFORCED = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'minLength', 'maxLength', 'enum', 'const', 'oneOf', 'format', '$defs', '$ref']);
+const ENFORCED = new Set([
+  'type',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'prefixItems',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+  'minLength',
+  'maxLength',
+  'enum',
+  'const',
+  'oneOf',
+  'format',
+  '$defs',
+  '$ref',
+]);
 const ANNOTATIONS = new Set(['title', 'description', '$schema', '$id', '$comment', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly']);
 
 /** The keywords of a schema (and its subschemas) that the grammar leaves unenforced, such as `anyOf`, `pattern` or `minimum`. */
@@ -11,8 +30,9 @@ export function unenforcedKeywords(schema: unknown, found = new Set<string>()): 
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return [...found];
   const node = schema as Record<string, unknown>;
   for (const key of Object.keys(node)) if (!ENFORCED.has(key) && !ANNOTATIONS.has(key)) found.add(key);
-  const children = [node.items, node.additionalProperties, ...[node.properties, node.$defs].flatMap((m) => (m && typeof m === 'object' ? Object.values(m) : []))];
-  for (const list of [node.prefixItems, node.oneOf, node.items]) if (Array.isArray(list)) children.push(...list);
+  const children: unknown[] = [node.items, node.additionalProperties];
+  for (const map of [node.properties, node.$defs]) if (map && typeof map === 'object') children.push(...Object.values(map as Record<string, unknown>));
+  for (const list of [node.prefixItems, node.oneOf, node.items]) if (Array.isArray(list)) children.push(...(list as unknown[]));
   for (const child of children) unenforcedKeywords(child, found);
   return [...found];
 }
