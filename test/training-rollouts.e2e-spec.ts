@@ -45,7 +45,10 @@ function recordAnswers(mock: MockUpstream): Map<RecordedRequest, string> {
 const outcome = (p: Promise<unknown>) =>
   p.then(
     () => 'passed',
-    (err: unknown) => (err instanceof RolloutCheckError ? `${err.check}${err.check === 'http-status' ? ` ${(err.detail as { status: number }).status}` : ''}` : `threw ${String(err)}`),
+    (err: unknown) =>
+      err instanceof RolloutCheckError
+        ? `${err.check}${err.check === 'http-status' ? ` ${(err.detail as { status: number }).status}` : ''}`
+        : `threw ${String(err)}`,
   );
 
 describe('training rollouts through the service, against vLLM', () => {
@@ -73,7 +76,10 @@ describe('training rollouts through the service, against vLLM', () => {
     };
     const keys = join(mkdtempSync(join(tmpdir(), 'rollout-keys-')), 'keys.yaml');
     const run = randomUUID().slice(0, 8);
-    writeFileSync(keys, stringify([KEY, 'sk-tpm-fresh', 'sk-tpm-used'].map((k) => ({ name: `${k}-${run}`, sha256: sha(k), tpm: k === KEY ? undefined : 1_000_000 }))));
+    writeFileSync(
+      keys,
+      stringify([KEY, 'sk-tpm-fresh', 'sk-tpm-used'].map((k) => ({ name: `${k}-${run}`, sha256: sha(k), tpm: k === KEY ? undefined : 1_000_000 }))),
+    );
     const config = writeConfig(`
 providers:
   vllm:
@@ -145,18 +151,27 @@ models:
   describe('a trainable route asks vLLM for what training needs and passes its answer back byte for byte', () => {
     beforeAll(() => step('bot', 'step1'));
 
-    it.each([false, true])('n=2 (stream %s), a client that asked for no logprobs: every choice has logprobs and token ids summing to usage.completion_tokens', async (stream) => {
-      const t = await rollout(`${ART}acme/agents/bot`, stream ? { stream_options: { include_usage: true } } : {}, { stream });
-      expectTrainable(t);
-      expect(t.usage!.completion_tokens).toBe(t.choices[0].tokenIds.length + t.choices[1].tokenIds.length);
-      expect(t.model).toBe(`${ART}acme/agents/bot`);
-      expect(t.headers.get('x-checkpoint-version')).toBe('step1');
-      const [sent] = chatBodies();
-      expect(sent).toMatchObject({ model: 'acme/agents/bot:step1', logprobs: true, top_logprobs: 0, return_tokens_as_token_ids: true, return_token_ids: true });
-      expect(sent.stream_options).toEqual(stream ? { include_usage: true } : undefined);
-    });
+    it.each([false, true])(
+      'n=2 (stream %s), a client that asked for no logprobs: every choice has logprobs and token ids summing to usage.completion_tokens',
+      async (stream) => {
+        const t = await rollout(`${ART}acme/agents/bot`, stream ? { stream_options: { include_usage: true } } : {}, { stream });
+        expectTrainable(t);
+        expect(t.usage!.completion_tokens).toBe(t.choices[0].tokenIds.length + t.choices[1].tokenIds.length);
+        expect(t.model).toBe(`${ART}acme/agents/bot`);
+        expect(t.headers.get('x-checkpoint-version')).toBe('step1');
+        const [sent] = chatBodies();
+        expect(sent).toMatchObject({
+          model: 'acme/agents/bot:step1',
+          logprobs: true,
+          top_logprobs: 0,
+          return_tokens_as_token_ids: true,
+          return_token_ids: true,
+        });
+        expect(sent.stream_options).toEqual(stream ? { include_usage: true } : undefined);
+      },
+    );
 
-    it('relays vLLM\'s bytes as they are (model name aside), streamed and not; a usage chunk the client did not ask for is left out', async () => {
+    it("relays vLLM's bytes as they are (model name aside), streamed and not; a usage chunk the client did not ask for is left out", async () => {
       const model = `${ART}acme/agents/bot:step1`;
       const rewrite = (text: string) => text.replaceAll('"model":"acme/agents/bot:step1"', `"model":${JSON.stringify(model)}`);
       const plain = await post(`${base}/chat/completions`, { model, messages, n: 2, seed: 3, top_logprobs: 2, logprobs: true });
@@ -173,7 +188,11 @@ models:
     });
 
     it("keeps the client's top_logprobs, sends 0 for its null (vLLM would give no logprobs), overrides logprobs: false; top_logprobs is a list in every entry", async () => {
-      for (const [asked, sent] of [[3, 3], [null, 0], [undefined, 0]] as const) {
+      for (const [asked, sent] of [
+        [3, 3],
+        [null, 0],
+        [undefined, 0],
+      ] as const) {
         vllm.reset();
         const t = await rollout(`${ART}acme/agents/bot`, { logprobs: false, top_logprobs: asked, return_token_ids: false });
         expect(chatBodies()[0]).toMatchObject({ logprobs: true, top_logprobs: sent, return_token_ids: true });
@@ -181,7 +200,7 @@ models:
       }
     });
 
-    it('a route that is not trainable forwards the client\'s body untouched; a trainable base-model route is trainable too', async () => {
+    it("a route that is not trainable forwards the client's body untouched; a trainable base-model route is trainable too", async () => {
       const body = JSON.stringify({ model: 'base', messages, n: 2, seed: 5 });
       await post(`${base}/chat/completions`, body);
       expect(vllm.requests[0].json).toEqual({ ...JSON.parse(body), model: vllm.baseModel });
@@ -199,7 +218,7 @@ models:
       expect(t.choices.map((c) => c.tokenIdsFrom)).toEqual(['token_id:', 'token_id:']);
     });
 
-    it('accepts the two-slash form the platform\'s docs also write; the reply names what the client sent', async () => {
+    it("accepts the two-slash form the platform's docs also write; the reply names what the client sent", async () => {
       const t = await rollout('wandb-artifact://acme/agents/bot', {}, { stream: true });
       expectTrainable(t);
       expect(t.model).toBe('wandb-artifact://acme/agents/bot');
@@ -208,7 +227,12 @@ models:
 
     it("settles a key's tpm with the upstream's usage, never an estimate, streamed without a usage chunk and not", async () => {
       const body = { model: `${ART}acme/agents/bot:step1`, messages, n: 2, seed: 9, max_tokens: 50 };
-      const remaining = async (key: string) => Number((await post(`${base}/chat/completions`, body, { authorization: `Bearer ${key}`, 'content-type': 'application/json' })).headers.get('x-ratelimit-remaining-tokens'));
+      const remaining = async (key: string) =>
+        Number(
+          (await post(`${base}/chat/completions`, body, { authorization: `Bearer ${key}`, 'content-type': 'application/json' })).headers.get(
+            'x-ratelimit-remaining-tokens',
+          ),
+        );
       // What the same request reserves from a fresh budget.
       const reserved = 1_000_000 - (await remaining('sk-tpm-fresh'));
       let used = 0;
@@ -318,7 +342,9 @@ providers:
 models:
   - { name: "claude-rl", provider: claude, trainable: true }
 `);
-    await expect(startApp({ API_KEYS: KEY, CONFIG_FILE: config })).rejects.toThrow(/models\[0\]\.trainable: the trainable route 'claude-rl' is served by 'claude' \(type anthropic\)/);
+    await expect(startApp({ API_KEYS: KEY, CONFIG_FILE: config })).rejects.toThrow(
+      /models\[0\]\.trainable: the trainable route 'claude-rl' is served by 'claude' \(type anthropic\)/,
+    );
   });
 });
 
@@ -402,7 +428,7 @@ models:
     expect(vllm.peakLoaded).toBeLessThanOrEqual(3);
   });
 
-  it("never unloads an adapter the other replica is using, even one this replica used last long ago", async () => {
+  it('never unloads an adapter the other replica is using, even one this replica used last long ago', async () => {
     vllm.loadDelayMs = 0;
     vllm.streamGapMs = 0;
     const [a, b] = replicas;

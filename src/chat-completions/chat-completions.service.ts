@@ -43,7 +43,8 @@ export class ChatCompletionsService {
     if (!this.mayName(caller, requested)) throw new PermissionError(`This key may not use the model '${requested}'.`);
     const model = this.registry.resolve(requested);
     const checkpoint = this.forbiddenCheckpoint(caller, model);
-    if (checkpoint !== undefined) throw new PermissionError(`This key may not use the model '${requested}': it reaches the trained checkpoint '${checkpoint}'.`);
+    if (checkpoint !== undefined)
+      throw new PermissionError(`This key may not use the model '${requested}': it reaches the trained checkpoint '${checkpoint}'.`);
     const mayUse: MayUse = (fallback) => this.mayName(caller, fallback.requestedModel) && this.forbiddenCheckpoint(caller, fallback) === undefined;
     const prompt = new PromptEstimate(body.json);
     const admission = await this.limits.admit(caller, caller?.tpm ? { prompt: prompt.tokens, maxOutput: maxOutputTokens(body.json) } : NO_TOKENS);

@@ -1,4 +1,4 @@
-import { ConfigError, loadGatewayConfig, substituteEnv, validateGatewayConfig } from './gateway.config.js';
+import { ConfigError, isTrainable, loadGatewayConfig, substituteEnv, validateGatewayConfig } from './gateway.config.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,8 +63,19 @@ models:
 
   it('names the place of every problem', () => {
     const message = problems({
-      providers: { a: { type: 'openai' }, b: { type: 'grpc' }, e: { type: 'echo', baseURL: 'http://x' }, o: { type: 'openai', baseURL: 'http://o/v1', timeoutMs: 'soon' } },
-      models: [{ name: 'x', provider: 'a' }, { provider: 'a' }, { name: 'y', provider: 'missing' }, { name: 'z', provider: 'a', fallbacks: ['nope'] }, { name: 'w', targets: [{ provider: 'gone' }] }],
+      providers: {
+        a: { type: 'openai' },
+        b: { type: 'grpc' },
+        e: { type: 'echo', baseURL: 'http://x' },
+        o: { type: 'openai', baseURL: 'http://o/v1', timeoutMs: 'soon' },
+      },
+      models: [
+        { name: 'x', provider: 'a' },
+        { provider: 'a' },
+        { name: 'y', provider: 'missing' },
+        { name: 'z', provider: 'a', fallbacks: ['nope'] },
+        { name: 'w', targets: [{ provider: 'gone' }] },
+      ],
     });
     expect(message).toContain('providers.a.baseURL');
     expect(message).toContain('providers.b.type: must be one of openai, anthropic, echo, llama-cpp');
@@ -83,5 +94,84 @@ models:
   it('reports an unreadable file and invalid YAML clearly', () => {
     expect(() => loadGatewayConfig({ CONFIG_FILE: '/nonexistent/c.yaml' })).toThrow('CONFIG_FILE: cannot read /nonexistent/c.yaml (ENOENT)');
     expect(() => load('providers: [a: b: c', {})).toThrow(/not valid YAML/);
+  });
+
+  describe('training rollouts (issue #19)', () => {
+    const TRAINING = `
+providers:
+  vllm:
+    type: openai
+    baseURL: http://vllm:8000/v1
+    adapters:
+      path: /adapters/{entity}/{project}/{name}/{version}
+      maxLoaded: 8
+      resolve:
+        directory: /adapters
+        ttlMs: 10000
+models:
+  - name: "wandb-artifact:///*"
+    provider: vllm
+    adapter: true
+    trainable: true
+  - name: qwen
+    provider: vllm
+    model: Qwen/Qwen3-8B
+`;
+
+    it("accepts the issue's adapters block as written; adapter routes are trainable unless told otherwise, other routes are not", () => {
+      const config = load(TRAINING, {});
+      expect(config.providers.vllm).toMatchObject({ adapters: { maxLoaded: 8, resolve: { directory: '/adapters', ttlMs: 10000 } } });
+      expect(config.models.map(isTrainable)).toEqual([true, false]);
+      const implicit = load(TRAINING.replace('    trainable: true\n', ''), {});
+      expect(implicit.models.map(isTrainable)).toEqual([true, false]);
+      expect(load(TRAINING.replace('trainable: true', 'trainable: false'), {}).models.map(isTrainable)).toEqual([false, false]);
+    });
+
+    it('takes an http resolver, and per-provider training switches', () => {
+      const config = load(
+        TRAINING.replace('directory: /adapters', 'http: http://registry:9000/resolve/{entity}/{project}/{name}').replace(
+          '    adapters:',
+          '    training: { returnTokenIds: false }\n    adapters:',
+        ),
+        {},
+      );
+      expect(config.providers.vllm).toMatchObject({
+        adapters: { resolve: { http: 'http://registry:9000/resolve/{entity}/{project}/{name}' } },
+        training: { logprobs: true, returnTokensAsTokenIds: true, returnTokenIds: false, includeUsage: true },
+      });
+    });
+
+    it('wants exactly one resolver', () => {
+      const both = problems({
+        providers: { v: { type: 'openai', baseURL: 'http://v/v1', adapters: { path: '/a/{name}', resolve: { directory: '/a', http: 'http://r/{name}' } } } },
+        models: [{ name: 'm', provider: 'v' }],
+      });
+      expect(both).toContain("providers.v.adapters.resolve: give 'directory' or 'http' (one of them)");
+      const none = problems({
+        providers: { v: { type: 'openai', baseURL: 'http://v/v1', adapters: { path: '/a/{name}', resolve: { ttlMs: 5 } } } },
+        models: [{ name: 'm', provider: 'v' }],
+      });
+      expect(none).toContain("providers.v.adapters.resolve: give 'directory' or 'http' (one of them)");
+      expect(
+        problems({
+          providers: { v: { type: 'openai', baseURL: 'http://v/v1', adapters: { path: '/a/{name}', resolve: { http: 'ftp://x' } } } },
+          models: [{ name: 'm', provider: 'v' }],
+        }),
+      ).toContain('providers.v.adapters.resolve.http: must be an http(s) URL template');
+    });
+
+    it('refuses a trainable route on a provider that cannot give token ids, naming the route; echo and llama-cpp can', () => {
+      const message = problems({
+        providers: { claude: { type: 'anthropic', apiKey: 'k' }, echo: { type: 'echo' } },
+        models: [
+          { name: 'rl', targets: [{ provider: 'echo' }, { provider: 'claude' }], trainable: true },
+          { name: 'chat', provider: 'claude' },
+          { name: 'echo-rl', provider: 'echo', trainable: true },
+        ],
+      });
+      expect(message.split('\n').slice(1)).toEqual([
+        "  models[0].trainable: the trainable route 'rl' is served by 'claude' (type anthropic), which cannot give token ids and logprobs; set trainable: false or serve it elsewhere",
+      ]);
+    });
   });
 });

@@ -65,7 +65,8 @@ export function validateGatewayConfig(raw: unknown, source: string): GatewayConf
   const root = (raw ?? {}) as { providers?: unknown; models?: unknown };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: expected a mapping with 'providers' and 'models'`);
   const providers: Record<string, ProviderConfig> = {};
-  if (!root.providers || typeof root.providers !== 'object' || Array.isArray(root.providers)) problems.push('providers: expected a mapping of provider names to settings');
+  if (!root.providers || typeof root.providers !== 'object' || Array.isArray(root.providers))
+    problems.push('providers: expected a mapping of provider names to settings');
   else {
     for (const [name, value] of Object.entries(root.providers as Record<string, unknown>)) {
       const type = (value as { type?: unknown } | null)?.type;
@@ -77,7 +78,8 @@ export function validateGatewayConfig(raw: unknown, source: string): GatewayConf
       const provider = validated(cls as new () => ProviderConfig, value, `providers.${name}`, problems);
       providers[name] = provider;
       const resolve = provider.type === 'openai' ? provider.adapters?.resolve : undefined;
-      if (resolve && (resolve.directory === undefined) === (resolve.http === undefined)) problems.push(`providers.${name}.adapters.resolve: give 'directory' or 'http' (one of them)`);
+      if (resolve && (resolve.directory === undefined) === (resolve.http === undefined))
+        problems.push(`providers.${name}.adapters.resolve: give 'directory' or 'http' (one of them)`);
     }
   }
   const models: ModelConfig[] = [];
@@ -104,7 +106,9 @@ export function validateGatewayConfig(raw: unknown, source: string): GatewayConf
         for (const p of model.targets?.map((t) => t.provider) ?? [model.provider]) {
           const provider = p ? providers[p] : undefined;
           if (provider && !GIVES_TOKEN_IDS[provider.type]) {
-            problems.push(`${place}.trainable: the trainable route '${model.name}' is served by '${p}' (type ${provider.type}), which cannot give token ids and logprobs; set trainable: false or serve it elsewhere`);
+            problems.push(
+              `${place}.trainable: the trainable route '${model.name}' is served by '${p}' (type ${provider.type}), which cannot give token ids and logprobs; set trainable: false or serve it elsewhere`,
+            );
           }
         }
       }

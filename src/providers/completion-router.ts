@@ -65,7 +65,9 @@ export class CompletionRouter {
   ) {}
 
   async complete(model: ResolvedModel, body: RequestBody, signal: AbortSignal, mayUse: MayUse = ANY): Promise<RoutedCompletion> {
-    const { value, target, checkpointVersion } = await this.run(model, body, signal, mayUse, (target, request) => target.provider.backend.complete(request, signal));
+    const { value, target, checkpointVersion } = await this.run(model, body, signal, mayUse, (target, request) =>
+      target.provider.backend.complete(request, signal),
+    );
     return { frame: value, provider: target.provider.name, checkpointVersion };
   }
 
@@ -93,7 +95,12 @@ export class CompletionRouter {
    */
   private async tryTarget<T>(model: ResolvedModel, target: ResolvedTarget, body: RequestBody, signal: AbortSignal, attempt: Attempt<T>): Promise<Tried<T>> {
     const training = model.trainable ? trainingBody(body, target.provider.training ?? ALL_TRAINING_FIELDS) : undefined;
-    const request: BackendRequest = { body: training?.body ?? body, requestedModel: model.requestedModel, model: target.model, adapter: target.adapter || undefined };
+    const request: BackendRequest = {
+      body: training?.body ?? body,
+      requestedModel: model.requestedModel,
+      model: target.model,
+      adapter: target.adapter || undefined,
+    };
     const usageAdded = training?.usageAdded ?? false;
     const checkpoint = target.adapter ? target.checkpoint : undefined;
     const versions = checkpoint && !checkpoint.pinned ? target.provider.versions : undefined;

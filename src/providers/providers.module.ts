@@ -35,7 +35,7 @@ async function registryFactory(config: ConfigType<typeof gatewayConfig>, events:
       });
     }
   } catch (err) {
-    await Promise.allSettled([...entries.values()].map((e) => e.backend.close?.()));
+    await Promise.allSettled([...entries.values()].map(async (e) => e.backend.close?.()));
     throw err;
   }
   const routes = config.models.map((m) => ({
@@ -66,6 +66,6 @@ export class ProvidersModule implements OnApplicationShutdown {
   constructor(@Inject(ModelRegistry) private readonly registry: ModelRegistry) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([...this.registry.providers().values()].map((p) => p.backend.close?.()));
+    await Promise.allSettled([...this.registry.providers().values()].map(async (p) => p.backend.close?.()));
   }
 }

@@ -30,7 +30,13 @@ export class DirectoryResolver implements VersionResolver {
       const n = BigInt(step[1]);
       if (!newest || n > newest.n) newest = { n, name: e.name };
     }
-    if (!newest) throw new ApiError({ status: 404, message: `No version of the checkpoint '${c.base}' has been published.`, code: ERROR_CODES.modelNotFound, param: 'model' });
+    if (!newest)
+      throw new ApiError({
+        status: 404,
+        message: `No version of the checkpoint '${c.base}' has been published.`,
+        code: ERROR_CODES.modelNotFound,
+        param: 'model',
+      });
     return newest.name;
   }
 }

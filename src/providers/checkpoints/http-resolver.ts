@@ -21,7 +21,13 @@ export class HttpResolver implements VersionResolver {
   async resolve(c: Checkpoint): Promise<string> {
     const url = this.template.replace(/\{(entity|project|name)\}/g, (_m, k: 'entity' | 'project' | 'name') => encodeURIComponent(c[k]));
     const failed = (status: number, what: string, retryable: boolean, code: (typeof ERROR_CODES)[keyof typeof ERROR_CODES] = ERROR_CODES.upstreamError) =>
-      new UpstreamError({ provider: this.provider, status, message: `The checkpoint registry of '${this.provider}' ${what} for '${c.base}'.`, retryable, code });
+      new UpstreamError({
+        provider: this.provider,
+        status,
+        message: `The checkpoint registry of '${this.provider}' ${what} for '${c.base}'.`,
+        retryable,
+        code,
+      });
     let res: Response;
     const deadline = AbortSignal.timeout(RESOLVE_TIMEOUT_MS);
     try {
@@ -31,7 +37,13 @@ export class HttpResolver implements VersionResolver {
       throw failed(502, 'could not be reached', true, ERROR_CODES.upstreamUnavailable);
     }
     const text = await res.text().catch(() => '');
-    if (res.status === 404) throw new ApiError({ status: 404, message: `The checkpoint registry of '${this.provider}' knows no checkpoint '${c.base}'.`, code: ERROR_CODES.modelNotFound, param: 'model' });
+    if (res.status === 404)
+      throw new ApiError({
+        status: 404,
+        message: `The checkpoint registry of '${this.provider}' knows no checkpoint '${c.base}'.`,
+        code: ERROR_CODES.modelNotFound,
+        param: 'model',
+      });
     if (!res.ok) throw failed(502, `answered ${res.status}`, isRetryableStatus(res.status));
     let version: unknown;
     try {

@@ -40,7 +40,10 @@ if (!REDIS_URL) console.warn('No Redis (REDIS_URL unset, nothing at 127.0.0.1:63
 
   it('never evicts an adapter another replica holds: the least recently used idle one goes', async () => {
     const [a, b, c] = replicas(2, 3);
-    for (const [r, id] of [[a, 'x'], [b, 'y']] as const) {
+    for (const [r, id] of [
+      [a, 'x'],
+      [b, 'y'],
+    ] as const) {
       expect(await r.acquire(id)).toBe('load');
       await r.loaded(id);
     }

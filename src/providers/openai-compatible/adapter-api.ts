@@ -32,7 +32,12 @@ export class AdapterApi {
     if (res.status < 400 || (res.status === 400 && /already (been )?loaded/i.test(res.text))) return;
     const err = upstreamErrorFromResponse(this.provider, res.status, res.headers, res.text, this.secrets);
     if (!isRetryableStatus(res.status)) {
-      throw new ApiError({ status: 404, message: `The checkpoint '${c.id}' could not be loaded: ${err.message}`, code: ERROR_CODES.modelNotFound, param: 'model' });
+      throw new ApiError({
+        status: 404,
+        message: `The checkpoint '${c.id}' could not be loaded: ${err.message}`,
+        code: ERROR_CODES.modelNotFound,
+        param: 'model',
+      });
     }
     throw err;
   }
@@ -47,10 +52,23 @@ export class AdapterApi {
     const ms = this.settings.loadTimeoutMs;
     const deadline = AbortSignal.timeout(ms);
     try {
-      const res = await this.target.pool.request({ method: 'POST', path: `${this.target.basePath}${path}`, headers: this.headers, body: JSON.stringify(body), signal: deadline });
+      const res = await this.target.pool.request({
+        method: 'POST',
+        path: `${this.target.basePath}${path}`,
+        headers: this.headers,
+        body: JSON.stringify(body),
+        signal: deadline,
+      });
       return { status: res.statusCode, headers: res.headers, text: (await readText(res.body, 64 * 1024)).text };
     } catch (err) {
-      if (deadline.aborted) throw new UpstreamError({ provider: this.provider, status: 504, message: `The upstream '${this.provider}' did not ${what} within ${ms} ms.`, retryable: false, code: ERROR_CODES.upstreamTimeout });
+      if (deadline.aborted)
+        throw new UpstreamError({
+          provider: this.provider,
+          status: 504,
+          message: `The upstream '${this.provider}' did not ${what} within ${ms} ms.`,
+          retryable: false,
+          code: ERROR_CODES.upstreamTimeout,
+        });
       const code = (err as { code?: string }).code ?? 'error';
       const message = `The upstream '${this.provider}' could not be reached to manage adapters (${code}).`;
       throw new UpstreamError({ provider: this.provider, status: 502, message, retryable: true, code: ERROR_CODES.upstreamUnavailable });

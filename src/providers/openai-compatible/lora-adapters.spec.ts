@@ -102,7 +102,7 @@ describe('LoraAdapters against a vLLM stand-in', () => {
     const lora = adapters(3);
     const outcomes = await Promise.allSettled(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => lora.acquire(ck(n), never)));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.code)).toEqual(Array(3).fill('adapter_capacity'));
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason.code)).toEqual(Array(3).fill('adapter_capacity'));
     expect(vllm.peakLoaded).toBe(3);
     expect(lora.list()).toHaveLength(3);
   });

@@ -197,7 +197,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   private frameOf(data: string, splicer: ModelSplicer, repeated: RepeatedChunks): ChunkFrame {
     let chunk: ChatCompletionChunk & { error?: unknown };
     try {
-      chunk = JSON.parse(data);
+      chunk = JSON.parse(data) as typeof chunk;
     } catch {
       throw this.invalidReply('sent a stream event that is not valid JSON');
     }
@@ -210,7 +210,13 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   }
 
   private invalidReply(what: string): UpstreamError {
-    return new UpstreamError({ provider: this.name, status: 502, message: `The upstream '${this.name}' reply ${what}.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
+    return new UpstreamError({
+      provider: this.name,
+      status: 502,
+      message: `The upstream '${this.name}' reply ${what}.`,
+      retryable: false,
+      code: ERROR_CODES.upstreamInvalidReply,
+    });
   }
 }
 
