@@ -118,8 +118,12 @@ export function analyse(profile, window = {}) {
   }
   const pct = (us) => Math.round((us / total) * 1000) / 10;
   const perReq = (us) => (window.requests ? Math.round((us / window.requests) * 10) / 10 : undefined);
-  const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => ({ what: k, ms: Math.round(us / 1000), pct: pct(us), usPerReq: perReq(us) }));
-  const idle = (selfUs.get([...nodes.values()].find((n) => n.callFrame.functionName === '(idle)')?.id) ?? 0);
+  const top = (m, n) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => ({ what: k, ms: Math.round(us / 1000), pct: pct(us), usPerReq: perReq(us) }));
+  const idle = selfUs.get([...nodes.values()].find((n) => n.callFrame.functionName === '(idle)')?.id) ?? 0;
   return {
     samples: inWindow,
     totalMs: Math.round(total / 1000),
@@ -139,7 +143,9 @@ export function printReport(file, n = 25, out = process.stdout, window = {}) {
   const a = analyse(JSON.parse(readFileSync(file, 'utf8')), window);
   const t = a.top(n);
   const w = (s) => out.write(`${s}\n`);
-  w(`profile ${relative(process.cwd(), file)}: ${a.totalMs} ms sampled (${a.samples} samples${window.requests ? `, ${window.requests} requests` : ''}), idle ${a.idlePct}%`);
+  w(
+    `profile ${relative(process.cwd(), file)}: ${a.totalMs} ms sampled (${a.samples} samples${window.requests ? `, ${window.requests} requests` : ''}), idle ${a.idlePct}%`,
+  );
   for (const [title, rows] of [
     ['self time by function', t.selfByFunction],
     ['self time by package', t.selfByPackage],
@@ -149,7 +155,10 @@ export function printReport(file, n = 25, out = process.stdout, window = {}) {
     ['inclusive time, all functions', t.inclusiveAll],
   ]) {
     w(`\n== ${title}`);
-    for (const r of rows) w(`${String(r.pct).padStart(6)}%  ${String(r.ms).padStart(6)} ms${r.usPerReq !== undefined ? `  ${String(r.usPerReq).padStart(6)} µs/req` : ''}  ${r.what}`);
+    for (const r of rows)
+      w(
+        `${String(r.pct).padStart(6)}%  ${String(r.ms).padStart(6)} ms${r.usPerReq !== undefined ? `  ${String(r.usPerReq).padStart(6)} µs/req` : ''}  ${r.what}`,
+      );
   }
   return { file: relative(root, file), samples: a.samples, totalMs: a.totalMs, idlePct: a.idlePct, ...t };
 }
@@ -157,7 +166,13 @@ export function printReport(file, n = 25, out = process.stdout, window = {}) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' }, json: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, requests: { type: 'string' } },
+    options: {
+      top: { type: 'string', default: '25' },
+      json: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      requests: { type: 'string' },
+    },
   });
   let file = positionals[0] ?? join(here, 'out');
   if (statSync(file).isDirectory()) file = newestProfile(file);

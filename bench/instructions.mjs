@@ -72,10 +72,22 @@ const logFile = join(tmp, 'target.log');
 // vgdb (behind callgrind_control) finds the process by user and host name: both pinned, for both sides.
 const env = { ...process.env, USER: 'bench', LOGNAME: 'bench', HOST: '127.0.0.1' };
 const nodeArgs = [...(isProxy ? [] : serviceStartFlags()), ...values['node-args'].split(' ').filter(Boolean)];
-const target = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(tmp, 'callgrind.out')}`, process.execPath, ...nodeArgs, entry], {
-  stdio: ['ignore', openSync(logFile, 'w'), 'ignore'],
-  env: { ...env, API_KEYS: KEY, CONFIG_FILE: configFile, LOG_LEVEL: 'warn', PORT: '0', NODE_ENV: 'production', UPSTREAM: `http://127.0.0.1:${mock.port}` },
-});
+const target = spawn(
+  'valgrind',
+  [
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    '--separate-threads=yes',
+    `--callgrind-out-file=${join(tmp, 'callgrind.out')}`,
+    process.execPath,
+    ...nodeArgs,
+    entry,
+  ],
+  {
+    stdio: ['ignore', openSync(logFile, 'w'), 'ignore'],
+    env: { ...env, API_KEYS: KEY, CONFIG_FILE: configFile, LOG_LEVEL: 'warn', PORT: '0', NODE_ENV: 'production', UPSTREAM: `http://127.0.0.1:${mock.port}` },
+  },
+);
 onExitSync(() => target.kill('SIGKILL'));
 let port;
 for (let i = 0; i < 1200 && !port && target.exitCode === null; i++) {
@@ -113,7 +125,9 @@ const perReq = (x) => (x / n / 1000).toFixed(1).padStart(7);
 const { total, kinds } = annotate(join(tmp, main));
 let background = 0;
 for (const f of dumps) if (f !== main) background += annotate(join(tmp, f)).total;
-console.log(`${entry}${nodeArgs.length ? ` (${nodeArgs.join(' ')})` : ''}, ${values.stream === 'true' ? 'streamed' : 'non-streamed'}, ${n} requests at 8 connections`);
+console.log(
+  `${entry}${nodeArgs.length ? ` (${nodeArgs.join(' ')})` : ''}, ${values.stream === 'true' ? 'streamed' : 'non-streamed'}, ${n} requests at 8 connections`,
+);
 console.log(`${perReq(total)} k instructions per request on the main thread`);
 for (const [kind, count] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`${perReq(count)} k  ${kind}`);
 console.log(`${perReq(background)} k on background threads (V8 compiler, GC helpers; vary with timing)`);

@@ -22,8 +22,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export const PROMPTS = [
   [{ role: 'user', content: 'hello the world' }],
-  [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'what is in the box and who will get it' }],
-  [{ role: 'user', content: 'tell me about the sea' }, { role: 'assistant', content: 'it is big' }, { role: 'user', content: 'and the sky' }],
+  [
+    { role: 'system', content: 'be brief' },
+    { role: 'user', content: 'what is in the box and who will get it' },
+  ],
+  [
+    { role: 'user', content: 'tell me about the sea' },
+    { role: 'assistant', content: 'it is big' },
+    { role: 'user', content: 'and the sky' },
+  ],
 ];
 
 /** Shapes of the generated model (see writeTinyGguf). */
@@ -82,8 +89,15 @@ export async function backendVariant(modelPath, { threads, contextSize }) {
       let ttftMs;
       let tokens = 0;
       const body = {
-        model: 'tiny', messages, max_tokens: p.maxTokens, temperature: p.temperature, top_p: p.topP, top_k: p.topK, seed: p.seed,
-        stream: true, stream_options: { include_usage: true },
+        model: 'tiny',
+        messages,
+        max_tokens: p.maxTokens,
+        temperature: p.temperature,
+        top_p: p.topP,
+        top_k: p.topK,
+        seed: p.seed,
+        stream: true,
+        stream_options: { include_usage: true },
       };
       for await (const { chunk } of backend.stream({ body: { json: body }, requestedModel: 'tiny', model: 'tiny' }, signal)) {
         if (ttftMs === undefined && chunk.choices[0]?.delta?.content) ttftMs = performance.now() - started;
@@ -142,32 +156,41 @@ export async function serviceVariants(modelPath, { threads, contextSize }) {
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const post = (messages, p, stream, onResponse) => {
     const body = JSON.stringify({
-      model: 'tiny', messages, max_tokens: p.maxTokens, temperature: p.temperature, top_p: p.topP, top_k: p.topK, seed: p.seed,
+      model: 'tiny',
+      messages,
+      max_tokens: p.maxTokens,
+      temperature: p.temperature,
+      top_p: p.topP,
+      top_k: p.topK,
+      seed: p.seed,
       ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     });
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const req = request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
-        // As little work per token as a client can do (it shares the machine with the generating
-        // thread): the bytes are kept as they come and read once the reply has ended, except for
-        // the search for the first content of a stream.
-        let ttftMs;
-        const parts = [];
-        res.on('data', (buf) => {
-          parts.push(buf);
-          if (stream && ttftMs === undefined && /"content":"[^"]/.test(buf.toString('latin1'))) ttftMs = performance.now() - started;
-        });
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          try {
-            if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
-            resolve({ tokens: onResponse(text), ttftMs });
-          } catch (err) {
-            reject(new Error(`${err.message}: ${text.slice(0, 500)}`));
-          }
-        });
-        res.on('error', reject);
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          // As little work per token as a client can do (it shares the machine with the generating
+          // thread): the bytes are kept as they come and read once the reply has ended, except for
+          // the search for the first content of a stream.
+          let ttftMs;
+          const parts = [];
+          res.on('data', (buf) => {
+            parts.push(buf);
+            if (stream && ttftMs === undefined && /"content":"[^"]/.test(buf.toString('latin1'))) ttftMs = performance.now() - started;
+          });
+          res.on('end', () => {
+            const text = Buffer.concat(parts).toString('utf8');
+            try {
+              if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+              resolve({ tokens: onResponse(text), ttftMs });
+            } catch (err) {
+              reject(new Error(`${err.message}: ${text.slice(0, 500)}`));
+            }
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -177,8 +200,14 @@ export async function serviceVariants(modelPath, { threads, contextSize }) {
     streamed: {
       generate: (messages, p) =>
         post(messages, p, true, (text) => {
-          const frames = text.split('\n\n').filter(Boolean).map((f) => f.slice(6));
-          const usage = frames.filter((f) => f !== '[DONE]' && f.includes('"usage"')).map((f) => JSON.parse(f).usage).find((u) => u);
+          const frames = text
+            .split('\n\n')
+            .filter(Boolean)
+            .map((f) => f.slice(6));
+          const usage = frames
+            .filter((f) => f !== '[DONE]' && f.includes('"usage"'))
+            .map((f) => JSON.parse(f).usage)
+            .find((u) => u);
           if (frames.at(-1) !== '[DONE]' || !usage) throw new Error('a stream without [DONE] or usage');
           return usage.completion_tokens;
         }),
@@ -215,7 +244,12 @@ export async function runBench(variants, { rounds = 9, warmup = 3, params = defa
       samples[name].tps.push(tokens / seconds);
       if (ttfts.length) samples[name].ttft.push(median(ttfts));
     }
-    if (round >= 0) log(`round ${round + 1}/${rounds}: ${Object.entries(samples).map(([n, s]) => `${n} ${s.tps.at(-1).toFixed(0)} tok/s`).join(', ')}`);
+    if (round >= 0)
+      log(
+        `round ${round + 1}/${rounds}: ${Object.entries(samples)
+          .map(([n, s]) => `${n} ${s.tps.at(-1).toFixed(0)} tok/s`)
+          .join(', ')}`,
+      );
   }
   return Object.fromEntries(
     Object.entries(samples).map(([name, s]) => [
@@ -264,13 +298,17 @@ async function benchModel(shapeName, { threads, rounds, params, contextSize }) {
     console.log('\nvariant        median tok/s   median TTFT ms   vs direct');
     for (const [name, r] of Object.entries(results)) {
       const ttft = Number.isFinite(r.medianTtftMs) ? r.medianTtftMs.toFixed(2) : '-';
-      console.log(`${name.padEnd(14)} ${r.medianTokensPerSecond.toFixed(0).padStart(12)}   ${ttft.padStart(14)}   ${(r.medianTokensPerSecond / direct).toFixed(3).padStart(9)}`);
+      console.log(
+        `${name.padEnd(14)} ${r.medianTokensPerSecond.toFixed(0).padStart(12)}   ${ttft.padStart(14)}   ${(r.medianTokensPerSecond / direct).toFixed(3).padStart(9)}`,
+      );
     }
     // What the service adds per token weighs against the model's token time: tiny magnifies it.
     const overheadUs = (1 / results.service.medianTokensPerSecond - 1 / direct) * 1e6;
     const ttftOverheadMs = results.service.medianTtftMs - results.direct.medianTtftMs;
     const jsonRatio = results['service-json'].medianTokensPerSecond / direct;
-    console.log(`backend / direct: ${ratio.toFixed(3)}; service not streamed / direct: ${jsonRatio.toFixed(3)}; service streamed / direct: ${serviceRatio.toFixed(3)}, median of per-round ratios ${pairedServiceRatio.toFixed(3)}`);
+    console.log(
+      `backend / direct: ${ratio.toFixed(3)}; service not streamed / direct: ${jsonRatio.toFixed(3)}; service streamed / direct: ${serviceRatio.toFixed(3)}, median of per-round ratios ${pairedServiceRatio.toFixed(3)}`,
+    );
     console.log(`the service adds ${overheadUs.toFixed(0)} µs per token and ${ttftOverheadMs.toFixed(2)} ms to the first token`);
     return {
       model: { shape: shapeName, bytes, contextSize },
@@ -297,9 +335,13 @@ async function main() {
       model: { type: 'string', default: 'small,tiny' },
     },
   });
-  const shapes = values.model.split(',').map((m) => m.trim()).filter(Boolean);
+  const shapes = values.model
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const unknown = shapes.filter((m) => !MODEL_SHAPES[m]);
-  if (!shapes.length || unknown.length) throw new Error(`--model takes a comma-separated list of ${Object.keys(MODEL_SHAPES).join(', ')}; got '${values.model}'`);
+  if (!shapes.length || unknown.length)
+    throw new Error(`--model takes a comma-separated list of ${Object.keys(MODEL_SHAPES).join(', ')}; got '${values.model}'`);
   const threads = Number(values.threads);
   const rounds = Number(values.rounds);
   const params = { ...defaultParams, maxTokens: Number(values['max-tokens']) };
@@ -308,11 +350,15 @@ async function main() {
   const checked = models[REQUIREMENT_MODEL];
   console.log('\nmodel   service / direct (per-round median)   added per token   added to first token');
   for (const [name, m] of Object.entries(models)) {
-    console.log(`${name.padEnd(7)} ${`${m.serviceOverDirect.toFixed(3)} (${m.serviceOverDirectPerRoundMedian.toFixed(3)})`.padStart(27)}   ${`${m.serviceOverheadUsPerToken} µs`.padStart(15)}   ${`${m.serviceTtftOverheadMs.toFixed(2)} ms`.padStart(20)}`);
+    console.log(
+      `${name.padEnd(7)} ${`${m.serviceOverDirect.toFixed(3)} (${m.serviceOverDirectPerRoundMedian.toFixed(3)})`.padStart(27)}   ${`${m.serviceOverheadUsPerToken} µs`.padStart(15)}   ${`${m.serviceTtftOverheadMs.toFixed(2)} ms`.padStart(20)}`,
+    );
   }
   if (checked) {
     const ok = checked.serviceOverDirectPerRoundMedian >= 0.95;
-    console.log(`requirement: the service keeps >= 95% of direct tokens/s on '${REQUIREMENT_MODEL}': ${ok ? 'PASS' : 'FAIL'} (${checked.serviceOverDirectPerRoundMedian.toFixed(3)}, median of per-round ratios)`);
+    console.log(
+      `requirement: the service keeps >= 95% of direct tokens/s on '${REQUIREMENT_MODEL}': ${ok ? 'PASS' : 'FAIL'} (${checked.serviceOverDirectPerRoundMedian.toFixed(3)}, median of per-round ratios)`,
+    );
   }
   const report = {
     date: new Date().toISOString(),

@@ -33,7 +33,9 @@ function chunk(i, extra) {
     object: 'chat.completion.chunk',
     created: 1_700_000_000,
     model: 'mock-model',
-    choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: WORDS[i] } : { content: WORDS[i] }, finish_reason: last ? 'stop' : null, logprobs: null }],
+    choices: [
+      { index: 0, delta: i === 0 ? { role: 'assistant', content: WORDS[i] } : { content: WORDS[i] }, finish_reason: last ? 'stop' : null, logprobs: null },
+    ],
     ...extra,
   });
 }

@@ -35,7 +35,11 @@ const OPTIONS = {
   idle: { type: 'string', default: '1000', help: 'idle streams held open at once' },
   'idle-hold': { type: 'string', default: '5', help: 'seconds the idle streams are held (RSS sampled each second)' },
   soak: { type: 'string', default: '0', help: 'seconds of mixed load with RSS sampled every 5 s (0: skip)' },
-  profile: { type: 'boolean', default: false, help: 'also profile a separate service (--cpu-prof into bench/out) during the 50-connection openai cases, non-streamed and streamed' },
+  profile: {
+    type: 'boolean',
+    default: false,
+    help: 'also profile a separate service (--cpu-prof into bench/out) during the 50-connection openai cases, non-streamed and streamed',
+  },
   'log-level': { type: 'string', default: 'warn', help: "the service's LOG_LEVEL (info adds a log line per request)" },
   'service-entry': { type: 'string', default: 'dist/main.js', help: 'the service entry point (a patched build copy for an A/B run)' },
   'service-node-args': { type: 'string', default: '', help: 'node flags for the service beyond those `npm start` uses, e.g. "--max-old-space-size=128"' },
@@ -71,7 +75,10 @@ function readOptions() {
     duration: num('duration'),
     warmup: num('warmup'),
     rounds: Math.max(1, Math.round(num('rounds'))),
-    connections: String(opts.connections).split(',').map(Number).filter((n) => n > 0),
+    connections: String(opts.connections)
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0),
     ttfb: num('ttfb'),
     gapRequests: num('gap-requests'),
     memoryRequests: num('memory-requests'),
@@ -139,7 +146,9 @@ async function sanityCheck(targets, headers) {
     for (const stream of [false, true]) {
       const res = await fetch(t.url, { method: 'POST', headers, body: bodyFor(t.model, stream) });
       const text = await res.text();
-      const ok = res.status === 200 && (stream ? text.trimEnd().endsWith('data: [DONE]') && (text.match(/^data: /gm) ?? []).length >= 3 : Array.isArray(JSON.parse(text).choices));
+      const ok =
+        res.status === 200 &&
+        (stream ? text.trimEnd().endsWith('data: [DONE]') && (text.match(/^data: /gm) ?? []).length >= 3 : Array.isArray(JSON.parse(text).choices));
       if (!ok) throw new Error(`sanity check failed for ${t.name} stream=${stream}: ${res.status} ${text.slice(0, 300)}`);
     }
   }
@@ -148,7 +157,10 @@ async function sanityCheck(targets, headers) {
 /** One case's figures over its rounds: the median of each (counts summed). */
 function medianCase({ target, stream, connections, rounds }) {
   const med = (f) => {
-    const xs = rounds.map(f).filter((x) => x !== undefined).sort((a, b) => a - b);
+    const xs = rounds
+      .map(f)
+      .filter((x) => x !== undefined)
+      .sort((a, b) => a - b);
     return xs.length ? xs[Math.floor((xs.length - 1) / 2)] : undefined;
   };
   const sum = (f) => rounds.reduce((s, r) => s + (f(r) ?? 0), 0);
@@ -161,7 +173,12 @@ function medianCase({ target, stream, connections, rounds }) {
     non2xx: sum((r) => r.non2xx),
     errors: sum((r) => r.errors),
     timeouts: sum((r) => r.timeouts),
-    latency: { p50: med((r) => r.latency.p50), p90: med((r) => r.latency.p90), p99: med((r) => r.latency.p99), max: Math.max(...rounds.map((r) => r.latency.max ?? 0)) },
+    latency: {
+      p50: med((r) => r.latency.p50),
+      p90: med((r) => r.latency.p90),
+      p99: med((r) => r.latency.p99),
+      max: Math.max(...rounds.map((r) => r.latency.max ?? 0)),
+    },
     cpuUsPerReq: med((r) => r.cpuUsPerReq),
     mockCpuUsPerReq: med((r) => r.mockCpuUsPerReq),
     upstreamConnections: sum((r) => r.upstreamConnections),
@@ -178,7 +195,11 @@ async function heapBreakdown({ port, metricsToken }) {
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)`, 'm').exec(text);
       return m ? Math.round((Number(m[1]) / 2 ** 20) * 10) / 10 : undefined;
     };
-    return { heapTotalMb: get('nodejs_heap_size_total_bytes'), heapUsedMb: get('nodejs_heap_size_used_bytes'), externalMb: get('nodejs_external_memory_bytes') };
+    return {
+      heapTotalMb: get('nodejs_heap_size_total_bytes'),
+      heapUsedMb: get('nodejs_heap_size_used_bytes'),
+      externalMb: get('nodejs_external_memory_bytes'),
+    };
   } catch {
     return {};
   }
@@ -213,7 +234,11 @@ async function main() {
   try {
     log(`bench: ${results.machine.cpuCount}x ${results.machine.cpuModel}, node ${process.version}; ${opts.duration}s per case after ${opts.warmup}s warm-up`);
     const mock = await startNode('mock', [join(here, 'mock-upstream.mjs')], { ready: jsonPortLine, ipc: true });
-    const proxy = await startNode('proxy', [join(here, 'minimal-proxy.mjs')], { env: { UPSTREAM: `http://127.0.0.1:${mock.port}` }, ready: jsonPortLine, ipc: true });
+    const proxy = await startNode('proxy', [join(here, 'minimal-proxy.mjs')], {
+      env: { UPSTREAM: `http://127.0.0.1:${mock.port}` },
+      ready: jsonPortLine,
+      ipc: true,
+    });
     const configFile = join(tmp, 'gateway.yaml');
     await writeFile(configFile, serviceConfigYaml(mock.port));
     const apiKey = `sk-bench-${randomBytes(12).toString('hex')}`;
@@ -247,7 +272,13 @@ async function main() {
         amount: opts.memoryRequests,
       });
       await sleep(1000);
-      results.memory.afterRequests = { requests: r.ok, non2xx: r.non2xx, errors: r.errors, rssMb: rssMb(service.pid), ...(await heapBreakdown({ port: service.port, metricsToken })) };
+      results.memory.afterRequests = {
+        requests: r.ok,
+        non2xx: r.non2xx,
+        errors: r.errors,
+        rssMb: rssMb(service.pid),
+        ...(await heapBreakdown({ port: service.port, metricsToken })),
+      };
     }
 
     // Throughput and latency: targets interleaved per (stream, connections), so drift hits all alike;
@@ -273,7 +304,9 @@ async function main() {
             const key = `${t.name}|${stream}|${connections}`;
             if (!byCase.has(key)) byCase.set(key, { target: t.name, stream, connections, rounds: [] });
             byCase.get(key).rounds.push(row);
-            log(`  ${t.name.padEnd(7)} stream=${String(stream).padEnd(5)} c=${String(connections).padEnd(3)} ${String(r.rps).padStart(6)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  cpu ${cpuUsPerReq} µs/req  upstream conns ${upstreamConnections}${r.non2xx || r.errors ? `  non2xx ${r.non2xx} errors ${r.errors}` : ''}`);
+            log(
+              `  ${t.name.padEnd(7)} stream=${String(stream).padEnd(5)} c=${String(connections).padEnd(3)} ${String(r.rps).padStart(6)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  cpu ${cpuUsPerReq} µs/req  upstream conns ${upstreamConnections}${r.non2xx || r.errors ? `  non2xx ${r.non2xx} errors ${r.errors}` : ''}`,
+            );
           }
         }
       }
@@ -301,7 +334,9 @@ async function main() {
       for (const t of gapTargets) {
         const r = await chunkTiming({ url: t.url, headers, body: bodyFor(t.model, true), n: opts.gapRequests });
         results.chunkTiming[t.name] = r;
-        log(`  chunks ${t.name.padEnd(7)} ${r.frames} frames: transit p50 ${r.transit.p50} ms p99 ${r.transit.p99} ms max ${r.transit.max} ms; gap p50 ${r.gap.p50} ms; most frames in one read ${r.maxFramesPerRead}`);
+        log(
+          `  chunks ${t.name.padEnd(7)} ${r.frames} frames: transit p50 ${r.transit.p50} ms p99 ${r.transit.p99} ms max ${r.transit.max} ms; gap p50 ${r.gap.p50} ms; most frames in one read ${r.maxFramesPerRead}`,
+        );
       }
     }
 
@@ -373,7 +408,9 @@ async function main() {
         upstreamStillOpenAfterClientsLeft: after.idleOpen,
         serviceAnswersAfter: probe.status,
       };
-      log(`  idle: ${r.sent} sent, ${r.stillOpen} still open at the end, ${results.idleStreams.maxUpstreamOpen} reached the upstream at once; RSS max ${results.idleStreams.maxRssMb} MB; upstream open after clients left: ${after.idleOpen}`);
+      log(
+        `  idle: ${r.sent} sent, ${r.stillOpen} still open at the end, ${results.idleStreams.maxUpstreamOpen} reached the upstream at once; RSS max ${results.idleStreams.maxRssMb} MB; upstream open after clients left: ${after.idleOpen}`,
+      );
     }
 
     results.memory.rssAtEndMb = rssMb(service.pid);
@@ -392,7 +429,11 @@ async function main() {
       results.profile = {};
       for (const stream of [false, true]) {
         const beforeFiles = new Set(readdirSync(outDir));
-        const prof = await startService({ ...svcOpts, name: 'service-profiled', nodeArgs: [...opts.serviceNodeArgs, '--cpu-prof', `--cpu-prof-dir=${outDir}`] });
+        const prof = await startService({
+          ...svcOpts,
+          name: 'service-profiled',
+          nodeArgs: [...opts.serviceNodeArgs, '--cpu-prof', `--cpu-prof-dir=${outDir}`],
+        });
         const url = chat(prof.port);
         const body = bodyFor('bench-model', stream);
         if (opts.warmup > 0) await cannon({ url, headers, body, connections: 50, duration: opts.warmup });
@@ -430,4 +471,3 @@ main().catch((err) => {
   killAllNow();
   process.exit(1);
 });
-

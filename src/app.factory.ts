@@ -53,8 +53,22 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
     logger: new NestPinoLogger(logger),
   });
   if (config.CORS_ORIGINS) {
-    const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
-    app.enableCors({ origin: origins.includes('*') ? true : origins, exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'] });
+    const origins = config.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    app.enableCors({
+      origin: origins.includes('*') ? true : origins,
+      exposedHeaders: [
+        'x-request-id',
+        'retry-after',
+        'x-ratelimit-limit-requests',
+        'x-ratelimit-remaining-requests',
+        'x-ratelimit-reset-requests',
+        'x-ratelimit-limit-tokens',
+        'x-ratelimit-remaining-tokens',
+        'x-ratelimit-reset-tokens',
+      ],
+    });
   }
   registerRequestTelemetry(fastify, app.get(MetricsService), logger, config.LOG_BODIES === 'true' ? config.LOG_BODY_MAX_CHARS : 0);
   // Added to each route as it is registered; route hooks run after telemetry's, so a refusal is logged and counted.

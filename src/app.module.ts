@@ -10,7 +10,14 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { ModelsModule } from './models/models.module.js';
 
 @Module({
-  imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }), MetricsModule, AuthModule, ChatCompletionsModule, ModelsModule, HealthModule],
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }),
+    MetricsModule,
+    AuthModule,
+    ChatCompletionsModule,
+    ModelsModule,
+    HealthModule,
+  ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
 })
 export class AppModule {}

@@ -30,7 +30,9 @@ models:
   });
 
   it('translates a request with a system message and a tool call round trip', async () => {
-    mock.reset((call, res) => sendMessage(res, message(call.json.model, [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }], 'tool_use')));
+    mock.reset((call, res) =>
+      sendMessage(res, message(call.json.model, [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }], 'tool_use')),
+    );
     const r = await client.chat.completions.create({
       model: 'smart',
       messages: [
@@ -41,7 +43,11 @@ models:
     });
     expect(r.model).toBe('smart');
     expect(r.choices[0].finish_reason).toBe('tool_calls');
-    expect(r.choices[0].message.tool_calls?.[0]).toMatchObject({ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+    expect(r.choices[0].message.tool_calls?.[0]).toMatchObject({
+      id: 'toolu_1',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+    });
     const sent = mock.calls[0];
     expect(sent.json).toMatchObject({ model: 'claude-sonnet-4-5', system: 'Be brief.', max_tokens: 4096, messages: [{ role: 'user' }] });
     expect(sent.json.tools[0]).toMatchObject({ name: 'get_weather', input_schema: { type: 'object' } });

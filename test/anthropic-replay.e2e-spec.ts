@@ -7,7 +7,12 @@ interface Frame {
 }
 
 const STOP_REASONS = ['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'pause_turn', 'refusal', 'model_context_window_exceeded'];
-const DELTAS: Record<string, string[]> = { text: ['text_delta', 'citations_delta'], thinking: ['thinking_delta', 'signature_delta'], tool_use: ['input_json_delta'], redacted_thinking: [] };
+const DELTAS: Record<string, string[]> = {
+  text: ['text_delta', 'citations_delta'],
+  thinking: ['thinking_delta', 'signature_delta'],
+  tool_use: ['input_json_delta'],
+  redacted_thinking: [],
+};
 
 /** Parses SSE bytes as Anthropic writes them: `event: <type>\ndata: <json>\n\n`, nothing else. */
 function frames(text: string): { frames: Frame[]; problems: string[] } {
@@ -15,18 +20,21 @@ function frames(text: string): { frames: Frame[]; problems: string[] } {
   if (!text.endsWith('\n\n')) problems.push('the stream does not end with a blank line');
   if (text.includes('\r')) problems.push('the stream has a carriage return');
   const out: Frame[] = [];
-  text.replace(/\n\n$/, '').split('\n\n').forEach((raw, i) => {
-    const m = /^event: ([a-z_]+)\ndata: (.+)$/.exec(raw);
-    if (!m) return void problems.push(`frame ${i} is not "event: …\\ndata: …": ${JSON.stringify(raw.slice(0, 60))}`);
-    let data: Json;
-    try {
-      data = JSON.parse(m[2]);
-    } catch {
-      return void problems.push(`frame ${i} (${m[1]}): data is not JSON`);
-    }
-    if (data?.type !== m[1]) problems.push(`frame ${i}: event ${m[1]} carries data of type ${data?.type}`);
-    out.push({ event: m[1], data });
-  });
+  text
+    .replace(/\n\n$/, '')
+    .split('\n\n')
+    .forEach((raw, i) => {
+      const m = /^event: ([a-z_]+)\ndata: (.+)$/.exec(raw);
+      if (!m) return void problems.push(`frame ${i} is not "event: …\\ndata: …": ${JSON.stringify(raw.slice(0, 60))}`);
+      let data: Json;
+      try {
+        data = JSON.parse(m[2]);
+      } catch {
+        return void problems.push(`frame ${i} (${m[1]}): data is not JSON`);
+      }
+      if (data?.type !== m[1]) problems.push(`frame ${i}: event ${m[1]} carries data of type ${data?.type}`);
+      out.push({ event: m[1], data });
+    });
   return { frames: out, problems };
 }
 
@@ -42,7 +50,8 @@ function problems(text: string): string[] {
     if (event === 'message_start') {
       if (phase !== 'start') return say(i, 'a second message_start');
       const m = data.message;
-      if (m?.type !== 'message' || m.role !== 'assistant' || !/^msg_[A-Za-z0-9]+$/.test(m.id) || typeof m.model !== 'string') say(i, 'not an assistant message with a msg_ id and a model');
+      if (m?.type !== 'message' || m.role !== 'assistant' || !/^msg_[A-Za-z0-9]+$/.test(m.id) || typeof m.model !== 'string')
+        say(i, 'not an assistant message with a msg_ id and a model');
       if (!Array.isArray(m?.content) || m.content.length || m.stop_reason !== null) say(i, 'content must be empty and stop_reason null');
       if (!Number.isInteger(m?.usage?.input_tokens) || !Number.isInteger(m?.usage?.output_tokens)) say(i, 'usage lacks input_tokens/output_tokens');
       return void (phase = 'blocks');
@@ -62,7 +71,8 @@ function problems(text: string): string[] {
       if (b.type === 'text' && b.text !== '') say(i, 'a text block starts empty');
       if (b.type === 'thinking' && (b.thinking !== '' || b.signature !== '')) say(i, 'a thinking block starts empty');
       if (b.type === 'redacted_thinking' && !b.data) say(i, 'redacted_thinking without data');
-      if (b.type === 'tool_use' && (!/^toolu_[A-Za-z0-9]+$/.test(b.id) || !b.name || JSON.stringify(b.input) !== '{}')) say(i, 'tool_use needs a toolu_ id, a name and input {}');
+      if (b.type === 'tool_use' && (!/^toolu_[A-Za-z0-9]+$/.test(b.id) || !b.name || JSON.stringify(b.input) !== '{}'))
+        say(i, 'tool_use needs a toolu_ id, a name and input {}');
       open = { index: data.index, type: b.type, deltas: [], json: '' };
       return void (next = data.index + 1);
     }
@@ -134,7 +144,18 @@ const REPLIES = fixtureCases('json');
 
 describe('recorded Anthropic replies (test/fixtures/anthropic)', () => {
   it('cover every case issue #20 needs, streamed and not', () => {
-    const cases = ['text', 'thinking-text', 'thinking-text-tool-use', 'parallel-tool-use', 'redacted-thinking', 'structured-output', 'max-tokens', 'refusal', 'error-overloaded', 'cache-usage'];
+    const cases = [
+      'text',
+      'thinking-text',
+      'thinking-text-tool-use',
+      'parallel-tool-use',
+      'redacted-thinking',
+      'structured-output',
+      'max-tokens',
+      'refusal',
+      'error-overloaded',
+      'cache-usage',
+    ];
     expect(STREAMS).toEqual(expect.arrayContaining(cases));
     expect(REPLIES).toEqual(STREAMS);
   });
@@ -154,7 +175,11 @@ describe('recorded Anthropic replies (test/fixtures/anthropic)', () => {
     expect(message.content).toEqual([{ type: 'text', text: 'Sure, here is the first' }]);
     expect(message.stop_reason).toBeNull();
     expect(error).toMatchObject({ type: 'overloaded_error', message: 'Overloaded' });
-    expect(JSON.parse(text('error-overloaded.json'))).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' }, request_id: expect.stringMatching(/^req_/) });
+    expect(JSON.parse(text('error-overloaded.json'))).toEqual({
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+      request_id: expect.stringMatching(/^req_/),
+    });
   });
 
   const good = text('thinking-text-tool-use.sse');
@@ -167,7 +192,11 @@ describe('recorded Anthropic replies (test/fixtures/anthropic)', () => {
     ['no blank line at the end', good.trimEnd(), 'does not end with a blank line'],
     ['an undocumented stop reason', good.replace('"stop_reason":"tool_use"', '"stop_reason":"tool_calls"'), 'undocumented stop_reason tool_calls'],
     ['tool input cut short', without(good, /event: content_block_delta\ndata: [^\n]*"partial_json":"sius\\"\}"[^\n]*\n\n/), 'tool input does not parse'],
-    ['a thinking block without its signature', without(good, /event: content_block_delta\ndata: [^\n]*signature_delta[^\n]*\n\n/), 'ends without signature_delta'],
+    [
+      'a thinking block without its signature',
+      without(good, /event: content_block_delta\ndata: [^\n]*signature_delta[^\n]*\n\n/),
+      'ends without signature_delta',
+    ],
     ['blocks out of order', good.replace('"index":1,"content_block"', '"index":3,"content_block"'), 'index 3, expected 1'],
     ['no message_stop', without(good, /event: message_stop\n[^\n]*\n\n/), 'ends without message_stop'],
   ])('spots %s', (_, broken, expected) => {
@@ -184,7 +213,11 @@ describe('AnthropicReplay: the recordings served as /v1/messages on 127.0.0.1', 
 
   /** The reply's status, headers, bytes, and how many reads they took. */
   async function post(init: { headers?: Record<string, string>; body?: string; method?: string; path?: string } = {}) {
-    const res = await fetch(`${replay.baseURL}${init.path ?? '/v1/messages'}`, { method: init.method ?? 'POST', headers: init.headers ?? headers, body: init.body ?? body(true) });
+    const res = await fetch(`${replay.baseURL}${init.path ?? '/v1/messages'}`, {
+      method: init.method ?? 'POST',
+      headers: init.headers ?? headers,
+      body: init.body ?? body(true),
+    });
     const reader = res.body!.getReader();
     const chunks: Uint8Array[] = [];
     for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);

@@ -145,7 +145,18 @@ models:
 
   it('4: the usage chunk has choices [], comes right before [DONE], and keeps reasoning_tokens', async () => {
     const thinking: Block = { type: 'thinking', thinking: 'Short summary of a longer thought.', signature: 'U2lnbmVkQnlBbnRocm9waWM=' };
-    scripted.reset((call, res) => sendEvents(res, messageEvents(message(call.json.model, [thinking, { type: 'text', text: 'Sunny.' }], 'end_turn', { input_tokens: 40, output_tokens: 300, output_tokens_details: { thinking_tokens: 280 } }))));
+    scripted.reset((call, res) =>
+      sendEvents(
+        res,
+        messageEvents(
+          message(call.json.model, [thinking, { type: 'text', text: 'Sunny.' }], 'end_turn', {
+            input_tokens: 40,
+            output_tokens: 300,
+            output_tokens_details: { thinking_tokens: 280 },
+          }),
+        ),
+      ),
+    );
     const r = await streamed({ model: 'claude', reasoning_effort: 'high', stream_options: { include_usage: true } });
     expect(r.data.at(-1)).toBe('[DONE]');
     const last = r.chunks.at(-1)!;
@@ -165,18 +176,21 @@ models:
   it.each([
     ['anthropic', 'replay', 'replay', 21 + 1536 + 4096, 12],
     ['openai (vLLM)', 'qwen', 'vllm', 0, 0],
-  ])('5: %s, streamed: non-zero prompt and completion tokens, and the key is charged exactly the upstream usage', async (_, model, keys, prompt, completion) => {
-    const key = `sk-spent-${keys}`;
-    replay.play('cache-usage');
-    const r = await streamed({ model, stream_options: { include_usage: true }, max_tokens: 30 }, key);
-    const usage = r.chunks.at(-1)!.usage;
-    expect(usage.prompt_tokens).toBeGreaterThan(0);
-    expect(usage.completion_tokens).toBeGreaterThan(0);
-    if (prompt) expect([usage.prompt_tokens, usage.completion_tokens]).toEqual([prompt, completion]);
-    await sleep(100);
-    // Both keys then send the same probe: the difference of what they have left is what the stream was charged.
-    expect((await remainingAfterProbe(`sk-probe-${keys}`)) - (await remainingAfterProbe(key))).toBe(usage.total_tokens);
-  });
+  ])(
+    '5: %s, streamed: non-zero prompt and completion tokens, and the key is charged exactly the upstream usage',
+    async (_, model, keys, prompt, completion) => {
+      const key = `sk-spent-${keys}`;
+      replay.play('cache-usage');
+      const r = await streamed({ model, stream_options: { include_usage: true }, max_tokens: 30 }, key);
+      const usage = r.chunks.at(-1)!.usage;
+      expect(usage.prompt_tokens).toBeGreaterThan(0);
+      expect(usage.completion_tokens).toBeGreaterThan(0);
+      if (prompt) expect([usage.prompt_tokens, usage.completion_tokens]).toEqual([prompt, completion]);
+      await sleep(100);
+      // Both keys then send the same probe: the difference of what they have left is what the stream was charged.
+      expect((await remainingAfterProbe(`sk-probe-${keys}`)) - (await remainingAfterProbe(key))).toBe(usage.total_tokens);
+    },
+  );
 
   it.each([false, true])('6: logprobs without top_logprobs never gives top_logprobs: null (anthropic and vLLM, stream %s)', async (stream) => {
     replay.play('text');
@@ -230,39 +244,80 @@ models:
   it('8: reasoning and reasoning_content from an OpenAI-compatible upstream reach the client unchanged, streamed and not', async () => {
     compat.reset((req, res) => {
       if (!req.json.stream) {
-        return reply(res, 200, { id: 'c1', object: 'chat.completion', created: 1, model: req.json.model, choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', reasoning: 'new name', reasoning_content: 'old name' }, finish_reason: 'stop', logprobs: null }] });
+        return reply(res, 200, {
+          id: 'c1',
+          object: 'chat.completion',
+          created: 1,
+          model: req.json.model,
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: 'Hi.', reasoning: 'new name', reasoning_content: 'old name' },
+              finish_reason: 'stop',
+              logprobs: null,
+            },
+          ],
+        });
       }
-      return streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), chunk(req.json.model, { reasoning: 'think' }), chunk(req.json.model, { reasoning_content: 'ing' }), chunk(req.json.model, { content: 'Hi.' }, 'stop')]);
+      return streamFrames(res, [
+        chunk(req.json.model, { role: 'assistant', content: '' }),
+        chunk(req.json.model, { reasoning: 'think' }),
+        chunk(req.json.model, { reasoning_content: 'ing' }),
+        chunk(req.json.model, { content: 'Hi.' }, 'stop'),
+      ]);
     });
     const plain = await ask({ model: 'compat' });
     expect(plain.json.choices[0].message).toMatchObject({ reasoning: 'new name', reasoning_content: 'old name' });
     expect((await streamed({ model: 'compat' })).deltas.slice(1, 3)).toEqual([{ reasoning: 'think' }, { reasoning_content: 'ing' }]);
   });
 
-  it.each(['reasoning', 'reasoning_content'])('8: an assistant message sent back with %s and its signed blocks reaches Anthropic as thinking, first', async (name) => {
-    scripted.reset((call, res) => sendMessage(res, message(call.json.model, [{ type: 'text', text: 'It is 21°C.' }])));
-    const blocks = [
-      { type: 'thinking', thinking: 'Call get_weather for Paris.', signature: 'RXVqQVNIYU5RZjBK' },
-      { type: 'redacted_thinking', data: 'UlczQ0x0TWNXNk8z' },
-    ];
-    const assistant = { role: 'assistant', content: null, [name]: 'Call get_weather for Paris.', thinking_blocks: blocks, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] };
-    const r = await ask({ model: 'claude', reasoning_effort: 'low', tools: weatherTool, messages: [{ role: 'user', content: 'Weather?' }, assistant, { role: 'tool', tool_call_id: 'toolu_1', content: '21°C' }] });
-    expect(r.status).toBe(200);
-    const sent = scripted.calls[0].json;
-    expect(sent.messages[1].content).toEqual([...blocks, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }]);
-    expect(sent.thinking).toEqual({ type: 'adaptive', display: 'summarized' });
-  });
+  it.each(['reasoning', 'reasoning_content'])(
+    '8: an assistant message sent back with %s and its signed blocks reaches Anthropic as thinking, first',
+    async (name) => {
+      scripted.reset((call, res) => sendMessage(res, message(call.json.model, [{ type: 'text', text: 'It is 21°C.' }])));
+      const blocks = [
+        { type: 'thinking', thinking: 'Call get_weather for Paris.', signature: 'RXVqQVNIYU5RZjBK' },
+        { type: 'redacted_thinking', data: 'UlczQ0x0TWNXNk8z' },
+      ];
+      const assistant = {
+        role: 'assistant',
+        content: null,
+        [name]: 'Call get_weather for Paris.',
+        thinking_blocks: blocks,
+        tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      };
+      const r = await ask({
+        model: 'claude',
+        reasoning_effort: 'low',
+        tools: weatherTool,
+        messages: [{ role: 'user', content: 'Weather?' }, assistant, { role: 'tool', tool_call_id: 'toolu_1', content: '21°C' }],
+      });
+      expect(r.status).toBe(200);
+      const sent = scripted.calls[0].json;
+      expect(sent.messages[1].content).toEqual([...blocks, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }]);
+      expect(sent.thinking).toEqual({ type: 'adaptive', display: 'summarized' });
+    },
+  );
 
   const killed = async (model: string) => {
     const started = Date.now();
-    const res = await fetch(url, { method: 'POST', headers: authHeaders('sk-main'), body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'Tell me a story.' }] }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: authHeaders('sk-main'),
+      body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'Tell me a story.' }] }),
+    });
     const text = await res.text();
     return { status: res.status, text, ms: Date.now() - started };
   };
   const endsWithOneErrorEvent = (text: string) => {
     expect(text.endsWith('\n\n')).toBe(true);
     const data = sseData(text);
-    expect(text.split('\n\n').filter(Boolean).every((f) => f.startsWith('data: '))).toBe(true);
+    expect(
+      text
+        .split('\n\n')
+        .filter(Boolean)
+        .every((f) => f.startsWith('data: ')),
+    ).toBe(true);
     const parsed = data.map((d) => JSON.parse(d));
     expect(parsed.at(-1)).toEqual({ error: expect.objectContaining({ message: expect.any(String), type: expect.any(String), code: expect.any(String) }) });
     expect(parsed.slice(0, -1).every((c) => c.object === 'chat.completion.chunk')).toBe(true);
@@ -293,7 +348,15 @@ models:
   });
 
   it('10: the openai backend passes logprobs with tools and stream through to vLLM, and streams its logprobs back', async () => {
-    const body = { model: 'qwen', stream: true, logprobs: true, top_logprobs: 2, tools: weatherTool, tool_choice: 'auto', messages: [{ role: 'user', content: 'hi' }] };
+    const body = {
+      model: 'qwen',
+      stream: true,
+      logprobs: true,
+      top_logprobs: 2,
+      tools: weatherTool,
+      tool_choice: 'auto',
+      messages: [{ role: 'user', content: 'hi' }],
+    };
     const r = await streamed(body);
     const sent = vllm.bodies('chat/completions').at(-1);
     expect(sent).toMatchObject({ stream: true, logprobs: true, top_logprobs: 2, tools: weatherTool, tool_choice: 'auto' });

@@ -38,7 +38,10 @@ describe('the anthropic backend against a local Messages API', () => {
 
   beforeAll(async () => {
     await mock.start();
-    backend = new AnthropicBackend('claude', config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 4096, timeoutMs: 1000 }));
+    backend = new AnthropicBackend(
+      'claude',
+      config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 4096, timeoutMs: 1000 }),
+    );
     Logger.overrideLogger({ log() {}, error() {}, warn: (m: unknown) => void warnings.push(String(m)) });
   });
   afterAll(async () => {
@@ -76,7 +79,8 @@ describe('the anthropic backend against a local Messages API', () => {
       expect(headers['x-api-key']).toBe(API_KEY);
       expect(headers['anthropic-version']).toBe('2023-06-01');
       expect(headers['content-type']).toBe('application/json');
-      for (const other of ['authorization', 'proxy-authorization', 'api-key', 'x-goog-api-key', 'openai-organization']) expect(headers).not.toHaveProperty(other);
+      for (const other of ['authorization', 'proxy-authorization', 'api-key', 'x-goog-api-key', 'openai-organization'])
+        expect(headers).not.toHaveProperty(other);
     }
   });
 
@@ -121,7 +125,19 @@ describe('the anthropic backend against a local Messages API', () => {
 
   it('round-trips tools: definitions and tool_choice out, tool calls back, tool results out again', async () => {
     const input = { city: 'Paris', days: 3, units: { temp: 'C' } };
-    mock.reset((call, res) => sendMessage(res, message(call.json.model, [{ type: 'text', text: 'Let me look.' }, { type: 'tool_use', id: 'toolu_01Weather', name: 'get_weather', input }], 'tool_use')));
+    mock.reset((call, res) =>
+      sendMessage(
+        res,
+        message(
+          call.json.model,
+          [
+            { type: 'text', text: 'Let me look.' },
+            { type: 'tool_use', id: 'toolu_01Weather', name: 'get_weather', input },
+          ],
+          'tool_use',
+        ),
+      ),
+    );
     const parameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
     const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather forecast', parameters } }];
     const ask = [{ role: 'user', content: 'Weather in Paris?' }];
@@ -136,20 +152,33 @@ describe('the anthropic backend against a local Messages API', () => {
 
     mock.reset((call, res) => sendMessage(res, message(call.json.model, [{ type: 'text', text: 'Sunny, 21°C.' }])));
     const { completion: second } = await backend.complete(
-      request({ messages: [...ask, assistant, { role: 'tool', tool_call_id: 'toolu_01Weather', content: '{"sky":"sunny","temp":21}' }], tools, tool_choice: { type: 'function', function: { name: 'get_weather' } } }),
+      request({
+        messages: [...ask, assistant, { role: 'tool', tool_call_id: 'toolu_01Weather', content: '{"sky":"sunny","temp":21}' }],
+        tools,
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      }),
       signal,
     );
     expect(mock.calls[0].json.tool_choice).toEqual({ type: 'tool', name: 'get_weather' });
     expect(mock.calls[0].json.messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?' }] },
-      { role: 'assistant', content: [{ type: 'text', text: 'Let me look.' }, { type: 'tool_use', id: 'toolu_01Weather', name: 'get_weather', input }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Let me look.' },
+          { type: 'tool_use', id: 'toolu_01Weather', name: 'get_weather', input },
+        ],
+      },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01Weather', content: '{"sky":"sunny","temp":21}' }] },
     ]);
     expect(second.choices[0].message.content).toBe('Sunny, 21°C.');
   });
 
   it('refuses tool call arguments that are not JSON with a 400, before calling upstream', async () => {
-    const messages = [{ role: 'user', content: 'q' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":' } }] }];
+    const messages = [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":' } }] },
+    ];
     const err = await backend.complete(request({ messages }), signal).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ status: 400, param: 'messages[1].tool_calls[0].function.arguments' });
@@ -183,7 +212,22 @@ describe('the anthropic backend against a local Messages API', () => {
   it('streams tool-call arguments that the client assembles into the input the upstream sent', async () => {
     const input = { query: 'weather "Paris"', filters: { days: [1, 2, 3], unit: 'C' }, note: 'ünïcødé ✓' };
     const other = { id: 'toolu_02', name: 'now', input: {} };
-    mock.reset((call, res) => sendEvents(res, messageEvents(message(call.json.model, [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_01', name: 'search', input }, { type: 'tool_use', ...other }], 'tool_use'))));
+    mock.reset((call, res) =>
+      sendEvents(
+        res,
+        messageEvents(
+          message(
+            call.json.model,
+            [
+              { type: 'text', text: 'Checking.' },
+              { type: 'tool_use', id: 'toolu_01', name: 'search', input },
+              { type: 'tool_use', ...other },
+            ],
+            'tool_use',
+          ),
+        ),
+      ),
+    );
     const { chunks, error } = await collect(backend.stream(request({ stream: true, tools: [{ type: 'function', function: { name: 'search' } }] }), signal));
     expect(error).toBeUndefined();
     const calls: { id?: string; name?: string; args: string }[] = [];
@@ -284,7 +328,9 @@ describe('the anthropic backend against a local Messages API', () => {
   });
 
   it('closes the upstream connection within 100 ms of the client aborting mid-stream', async () => {
-    mock.reset((call, res) => sendEvents(res, messageEvents(message(call.json.model, [{ type: 'text', text: 'A long story that never ends' }])).slice(0, 5), { end: false }));
+    mock.reset((call, res) =>
+      sendEvents(res, messageEvents(message(call.json.model, [{ type: 'text', text: 'A long story that never ends' }])).slice(0, 5), { end: false }),
+    );
     const controller = new AbortController();
     const it = backend.stream(request({ stream: true }), controller.signal)[Symbol.asyncIterator]();
     expect((await it.next()).value?.chunk.choices[0].delta.role).toBe('assistant');
@@ -312,7 +358,10 @@ describe('the anthropic backend against a local Messages API', () => {
   });
 
   it('gives up with a timeout when the upstream stays silent past timeoutMs', async () => {
-    const impatient = new AnthropicBackend('slow', config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 150 }));
+    const impatient = new AnthropicBackend(
+      'slow',
+      config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 150 }),
+    );
     try {
       mock.reset(() => undefined);
       const started = Date.now();
@@ -329,7 +378,10 @@ describe('the anthropic backend against a local Messages API', () => {
   });
 
   it('does not count a slow reader against the deadline: a healthy stream read with pauses longer than timeoutMs completes', async () => {
-    const patient = new AnthropicBackend('patient', config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 300 }));
+    const patient = new AnthropicBackend(
+      'patient',
+      config({ baseURL: mock.baseURL, apiKey: API_KEY, version: '2023-06-01', defaultMaxTokens: 10, timeoutMs: 300 }),
+    );
     try {
       mock.reset((call, res) => sendEvents(res, messageEvents(message(call.json.model, [{ type: 'text', text: 'a steady stream of text' }])), { gapMs: 100 }));
       const chunks: ChatCompletionChunk[] = [];

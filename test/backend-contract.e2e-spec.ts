@@ -47,7 +47,8 @@ function generate(prompt: string, limit: number): { tokens: Iterable<string>; cu
 }
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
-const textOf = (content: unknown): string => (typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join(' ') : '');
+const textOf = (content: unknown): string =>
+  typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join(' ') : '';
 const lastUserText = (messages: { role: string; content: unknown }[]) => textOf(messages.filter((m) => m.role === 'user').at(-1)?.content);
 const promptTokens = (messages: { content: unknown }[]) => 3 + messages.reduce((n, m) => n + words(textOf(m.content)), 0);
 
@@ -86,21 +87,38 @@ function answerAsVllm(errorShape: VllmErrorShape) {
       const content = [...answer.tokens].join('');
       const msg = { role: 'assistant', content, refusal: null, annotations: null, audio: null, function_call: null, tool_calls: [], reasoning: null };
       return reply(res, 200, {
-        id, object: 'chat.completion', created, model: body.model,
+        id,
+        object: 'chat.completion',
+        created,
+        model: body.model,
         choices: [{ index: 0, message: msg, logprobs: null, finish_reason: answer.cut() ? 'length' : 'stop', stop_reason: null, token_ids: null }],
-        service_tier: null, system_fingerprint: null, usage: { ...usage(), prompt_tokens_details: null },
-        prompt_logprobs: null, prompt_token_ids: null, kv_transfer_params: null,
+        service_tier: null,
+        system_fingerprint: null,
+        usage: { ...usage(), prompt_tokens_details: null },
+        prompt_logprobs: null,
+        prompt_token_ids: null,
+        kv_transfer_params: null,
       });
     }
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices, ...extra })}\n\n`;
-    const delta = (d: Record<string, unknown>, finish: string | null = null) => ({ index: 0, delta: { ...d, reasoning_content: null }, logprobs: null, finish_reason: finish, ...(finish ? { stop_reason: null } : {}) });
-    return writeFrames(res, (function* () {
-      yield chunk([delta({ role: 'assistant', content: '' })]);
-      for (const t of answer.tokens) yield chunk([delta({ content: t })]);
-      yield chunk([delta({ content: '' }, answer.cut() ? 'length' : 'stop')]);
-      if (body.stream_options?.include_usage) yield chunk([], { usage: usage() });
-      yield 'data: [DONE]\n\n';
-    })());
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices, ...extra })}\n\n`;
+    const delta = (d: Record<string, unknown>, finish: string | null = null) => ({
+      index: 0,
+      delta: { ...d, reasoning_content: null },
+      logprobs: null,
+      finish_reason: finish,
+      ...(finish ? { stop_reason: null } : {}),
+    });
+    return writeFrames(
+      res,
+      (function* () {
+        yield chunk([delta({ role: 'assistant', content: '' })]);
+        for (const t of answer.tokens) yield chunk([delta({ content: t })]);
+        yield chunk([delta({ content: '' }, answer.cut() ? 'length' : 'stop')]);
+        if (body.stream_options?.include_usage) yield chunk([], { usage: usage() });
+        yield 'data: [DONE]\n\n';
+      })(),
+    );
   };
 }
 
@@ -108,7 +126,8 @@ function answerAsVllm(errorShape: VllmErrorShape) {
 
 function answerAsClaude(call: MessagesCall, res: ServerResponse): void | Promise<void> {
   const { model, max_tokens: maxTokens, messages, stream } = call.json;
-  if (maxTokens > 64000) return sendError(res, 400, 'invalid_request_error', `max_tokens: ${maxTokens} > 64000, which is the maximum allowed number of output tokens for ${model}`);
+  if (maxTokens > 64000)
+    return sendError(res, 400, 'invalid_request_error', `max_tokens: ${maxTokens} > 64000, which is the maximum allowed number of output tokens for ${model}`);
   const answer = generate(lastUserText(messages), maxTokens);
   const usage = () => ({ input_tokens: promptTokens(messages), output_tokens: answer.count() });
   const stopReason = () => (answer.cut() ? 'max_tokens' : 'end_turn');
@@ -117,16 +136,19 @@ function answerAsClaude(call: MessagesCall, res: ServerResponse): void | Promise
     return sendMessage(res, message(model, [{ type: 'text', text }], stopReason(), usage()));
   }
   const event = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-  return writeFrames(res, (function* () {
-    const start = message(model, [], 'end_turn', { ...usage(), output_tokens: 1 });
-    yield event('message_start', { message: { ...start, stop_reason: null } });
-    yield event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-    yield event('ping', {});
-    for (const text of answer.tokens) yield event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } });
-    yield event('content_block_stop', { index: 0 });
-    yield event('message_delta', { delta: { stop_reason: stopReason(), stop_sequence: null }, usage: { output_tokens: answer.count() } });
-    yield event('message_stop', {});
-  })());
+  return writeFrames(
+    res,
+    (function* () {
+      const start = message(model, [], 'end_turn', { ...usage(), output_tokens: 1 });
+      yield event('message_start', { message: { ...start, stop_reason: null } });
+      yield event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+      yield event('ping', {});
+      for (const text of answer.tokens) yield event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } });
+      yield event('content_block_stop', { index: 0 });
+      yield event('message_delta', { delta: { stop_reason: stopReason(), stop_sequence: null }, usage: { output_tokens: answer.count() } });
+      yield event('message_stop', {});
+    })(),
+  );
 }
 
 // ---- The backends, as rows. ----
@@ -181,13 +203,15 @@ interface BackendRow {
  * and the upstream deadline is two minutes, so nothing else closes it. (The backends' own specs pin
  * the 100 ms; a second keeps this one steady on a loaded machine.)
  */
-const upstreamClosed = (last: () => RecordedRequest | undefined) => async ({ at }: Departure) => {
-  const call = last()!;
-  await Promise.race([call.closed, sleep(1000)]);
-  expect(call.closedAt).toBeDefined();
-  expect(call.finished).toBe(false);
-  expect(call.closedAt! - at).toBeLessThan(1000);
-};
+const upstreamClosed =
+  (last: () => RecordedRequest | undefined) =>
+  async ({ at }: Departure) => {
+    const call = last()!;
+    await Promise.race([call.closed, sleep(1000)]);
+    expect(call.closedAt).toBeDefined();
+    expect(call.finished).toBe(false);
+    expect(call.closedAt! - at).toBeLessThan(1000);
+  };
 
 const vllm = new MockUpstream();
 const vllmBeforeNestedErrors = new MockUpstream();
@@ -223,7 +247,11 @@ models:
   - { name: qwen3-8b, provider: vllm, model: Qwen/Qwen3-8B }
   - { name: qwen3-8b-old-vllm, provider: vllm-0-10-0, model: Qwen/Qwen3-8B }
 `;
-      return { config, env: { CONTRACT_VLLM_KEY: 'sk-vllm-contract' }, stop: () => Promise.all([vllm.stop(), vllmBeforeNestedErrors.stop()]).then(() => undefined) };
+      return {
+        config,
+        env: { CONTRACT_VLLM_KEY: 'sk-vllm-contract' },
+        stop: () => Promise.all([vllm.stop(), vllmBeforeNestedErrors.stop()]).then(() => undefined),
+      };
     },
     everyRequest: {},
     naturalEnd: {},
@@ -264,7 +292,15 @@ models:
     everyRequest: {},
     naturalEnd: {},
     abort: { body: { messages: [{ role: 'user', content: STORY }] }, stopped: upstreamClosed(() => claude.calls.at(-1)) },
-    refusals: [{ what: 'a max_tokens over the model\'s limit (Anthropic answers 400)', body: { max_tokens: 999_999 }, status: 400, message: /max_tokens: 999999 > 64000/, code: null }],
+    refusals: [
+      {
+        what: "a max_tokens over the model's limit (Anthropic answers 400)",
+        body: { max_tokens: 999_999 },
+        status: 400,
+        message: /max_tokens: 999999 > 64000/,
+        code: null,
+      },
+    ],
   },
   {
     name: 'llama-cpp (tiny generated GGUF)',
@@ -297,7 +333,7 @@ models:
     },
     refusals: [
       {
-        what: 'messages longer than the model\'s context',
+        what: "messages longer than the model's context",
         body: { messages: [{ role: 'user', content: 'hello '.repeat(9000) }] },
         status: 400,
         message: /this model's context holds 8192/,
@@ -326,7 +362,9 @@ async function* frames(res: Response): AsyncGenerator<string> {
 }
 
 function expectUsage(usage: Record<string, number> | null | undefined): void {
-  expect(usage).toEqual(expect.objectContaining({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), total_tokens: expect.any(Number) }));
+  expect(usage).toEqual(
+    expect.objectContaining({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), total_tokens: expect.any(Number) }),
+  );
   expect(usage!.prompt_tokens + usage!.completion_tokens).toBe(usage!.total_tokens);
   expect(usage!.completion_tokens).toBeGreaterThan(0);
 }
@@ -377,18 +415,25 @@ describe.each(ROWS)('the $name backend keeps the chat-completions contract', (ro
   describe('a non-streamed reply', () => {
     it('is a chat.completion under the requested model name, with usage that adds up (openai SDK)', async () => {
       const r = await client.chat.completions.create(sdkBody());
-      expect(r).toMatchObject({ object: 'chat.completion', model: row.model, choices: [{ index: 0, message: { role: 'assistant', content: expect.any(String) } }] });
+      expect(r).toMatchObject({
+        object: 'chat.completion',
+        model: row.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: expect.any(String) } }],
+      });
       expect(r.choices).toHaveLength(1);
       expect(r.choices[0].message.content).not.toBe('');
       expectUsage(r.usage as unknown as Record<string, number>);
     });
 
-    (row.replySchemaBug ? it.failing : it)(`validates against OpenAI's CreateChatCompletionResponse schema${row.replySchemaBug ? ` [known bug: ${row.replySchemaBug}]` : ''}`, async () => {
-      const r = await post(url, body());
-      expect(r.status).toBe(200);
-      expect(r.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(openAiSchemaErrors('CreateChatCompletionResponse', r.json)).toEqual([]);
-    });
+    (row.replySchemaBug ? it.failing : it)(
+      `validates against OpenAI's CreateChatCompletionResponse schema${row.replySchemaBug ? ` [known bug: ${row.replySchemaBug}]` : ''}`,
+      async () => {
+        const r = await post(url, body());
+        expect(r.status).toBe(200);
+        expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(openAiSchemaErrors('CreateChatCompletionResponse', r.json)).toEqual([]);
+      },
+    );
   });
 
   describe('a streamed reply', () => {
@@ -414,7 +459,11 @@ describe.each(ROWS)('the $name backend keeps the chat-completions contract', (ro
 
     it('assembles in the openai SDK to the text and usage of the same request not streamed', async () => {
       const whole = await client.chat.completions.create(sdkBody());
-      const stream = await client.chat.completions.create({ ...sdkBody(), stream: true, stream_options: { include_usage: true } } as ChatCompletionCreateParamsStreaming);
+      const stream = await client.chat.completions.create({
+        ...sdkBody(),
+        stream: true,
+        stream_options: { include_usage: true },
+      } as ChatCompletionCreateParamsStreaming);
       let text = '';
       let usage;
       for await (const c of stream) {
@@ -449,7 +498,12 @@ describe.each(ROWS)('the $name backend keeps the chat-completions contract', (ro
 
   it('stops the backend when the client leaves mid-stream, and keeps serving', async () => {
     const controller = new AbortController();
-    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body({ ...row.abort.body, stream: true })), signal: controller.signal });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body({ ...row.abort.body, stream: true })),
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     const reading = frames(res);
     let read = 0;
@@ -481,7 +535,10 @@ describe.each(ROWS)('the $name backend keeps the chat-completions contract', (ro
       for (const stream of [false, true]) {
         const r = await post(url, body({ model: unknown, stream }));
         expect(r.status).toBe(404);
-        expect(r.json).toEqual({ detail: r.json.error.message, error: { message: expect.stringContaining(unknown), type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
+        expect(r.json).toEqual({
+          detail: r.json.error.message,
+          error: { message: expect.stringContaining(unknown), type: 'invalid_request_error', param: 'model', code: 'model_not_found' },
+        });
       }
       const err = await client.chat.completions.create(sdkBody({ model: unknown })).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.NotFoundError);
@@ -492,21 +549,28 @@ describe.each(ROWS)('the $name backend keeps the chat-completions contract', (ro
       it.skip(`refuses a user-caused error: not applicable, ${row.refusals}`, () => undefined);
     } else {
       for (const refusal of row.refusals) {
-        (refusal.knownBug ? it.failing : it)(`refuses ${refusal.what} with ${refusal.status}, streamed or not, in a body the openai SDK reads${refusal.knownBug ? ` [known bug: ${refusal.knownBug}]` : ''}`, async () => {
-          const ask = (extra: Record<string, unknown>) => body({ ...refusal.body, ...(refusal.model ? { model: refusal.model } : {}), ...extra });
-          for (const stream of [false, true]) {
-            const r = await post(url, ask({ stream }));
-            expect(r.status).toBe(refusal.status);
-            expect(r.headers.get('content-type')).toMatch(/^application\/json/);
-            // {error: {message, type, param, code}}, each of OpenAI's types, beside FastAPI's detail.
-            expect(openAiSchemaErrors('ErrorResponse', r.json)).toEqual([]);
-            expect(r.json).toMatchObject({ detail: expect.stringMatching(refusal.message), error: { message: expect.stringMatching(refusal.message) } });
-            if (refusal.code !== undefined) expect(r.json.error.code).toBe(refusal.code);
-          }
-          const err = await client.chat.completions.create(ask({}) as unknown as ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e);
-          expect(err).toBeInstanceOf(OpenAI.APIError);
-          expect(err).toMatchObject({ status: refusal.status, message: expect.stringMatching(refusal.message), error: { message: expect.stringMatching(refusal.message) } });
-        });
+        (refusal.knownBug ? it.failing : it)(
+          `refuses ${refusal.what} with ${refusal.status}, streamed or not, in a body the openai SDK reads${refusal.knownBug ? ` [known bug: ${refusal.knownBug}]` : ''}`,
+          async () => {
+            const ask = (extra: Record<string, unknown>) => body({ ...refusal.body, ...(refusal.model ? { model: refusal.model } : {}), ...extra });
+            for (const stream of [false, true]) {
+              const r = await post(url, ask({ stream }));
+              expect(r.status).toBe(refusal.status);
+              expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+              // {error: {message, type, param, code}}, each of OpenAI's types, beside FastAPI's detail.
+              expect(openAiSchemaErrors('ErrorResponse', r.json)).toEqual([]);
+              expect(r.json).toMatchObject({ detail: expect.stringMatching(refusal.message), error: { message: expect.stringMatching(refusal.message) } });
+              if (refusal.code !== undefined) expect(r.json.error.code).toBe(refusal.code);
+            }
+            const err = await client.chat.completions.create(ask({}) as unknown as ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e);
+            expect(err).toBeInstanceOf(OpenAI.APIError);
+            expect(err).toMatchObject({
+              status: refusal.status,
+              message: expect.stringMatching(refusal.message),
+              error: { message: expect.stringMatching(refusal.message) },
+            });
+          },
+        );
       }
     }
   });

@@ -48,10 +48,12 @@ describe('POST /v1/chat/completions (echo)', () => {
             seen += d;
             // The body goes only when invited, as curl and HTTP clients do.
             if (seen.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && !socket.writableEnded) socket.end(body);
-            if (/\r\n\r\n[\s\S]*\}$/.test(seen.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ''))) socket.destroy(), resolve(seen);
+            if (/\r\n\r\n[\s\S]*\}$/.test(seen.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ''))) (socket.destroy(), resolve(seen));
           });
           socket.on('error', reject);
-          socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`);
+          socket.write(
+            `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,
+          );
         });
       const refused = await exchange('Bearer sk-wrong');
       expect(refused).toMatch(/^HTTP\/1\.1 401 /);
@@ -71,24 +73,53 @@ describe('POST /v1/chat/completions (echo)', () => {
       ['missing model', { messages: [] }, [{ type: 'missing', loc: ['body', 'model'], msg: 'Field required', input: { messages: [] } }]],
       ['model not a string', { model: 7, messages: [] }, [{ type: 'string_type', loc: ['body', 'model'], msg: 'Input should be a valid string', input: 7 }]],
       ['model null', { model: null, messages: [] }, [{ type: 'string_type', loc: ['body', 'model'], msg: 'Input should be a valid string', input: null }]],
-      ['messages not a list', { model: 'echo', messages: 'hi' }, [{ type: 'list_type', loc: ['body', 'messages'], msg: 'Input should be a valid list', input: 'hi' }]],
-      ['a message not an object', { model: 'echo', messages: [{ role: 'user' }, 'x', [1]] }, [
-        { type: 'dict_type', loc: ['body', 'messages', 1], msg: 'Input should be a valid dictionary', input: 'x' },
-        { type: 'dict_type', loc: ['body', 'messages', 2], msg: 'Input should be a valid dictionary', input: [1] },
-      ]],
-      ['a body that is not an object', [1, 2], [{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: [1, 2] }]],
-      ['stream not a boolean', { ...hello, stream: 'yes' }, [{ type: 'bool_type', loc: ['body', 'stream'], msg: 'Input should be a valid boolean', input: 'yes' }]],
+      [
+        'messages not a list',
+        { model: 'echo', messages: 'hi' },
+        [{ type: 'list_type', loc: ['body', 'messages'], msg: 'Input should be a valid list', input: 'hi' }],
+      ],
+      [
+        'a message not an object',
+        { model: 'echo', messages: [{ role: 'user' }, 'x', [1]] },
+        [
+          { type: 'dict_type', loc: ['body', 'messages', 1], msg: 'Input should be a valid dictionary', input: 'x' },
+          { type: 'dict_type', loc: ['body', 'messages', 2], msg: 'Input should be a valid dictionary', input: [1] },
+        ],
+      ],
+      [
+        'a body that is not an object',
+        [1, 2],
+        [{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: [1, 2] }],
+      ],
+      [
+        'stream not a boolean',
+        { ...hello, stream: 'yes' },
+        [{ type: 'bool_type', loc: ['body', 'stream'], msg: 'Input should be a valid boolean', input: 'yes' }],
+      ],
     ])('%s', async (_name, body, detail) => {
       const r = await post(url, body);
       expect(r.status).toBe(422);
-      expect(r.json).toEqual({ detail, error: { message: expect.stringContaining(`${detail[0].loc.join('.')}: ${detail[0].msg}`), type: 'invalid_request_error', param: detail[0].loc.length > 1 ? expect.any(String) : null, code: detail[0].type } });
+      expect(r.json).toEqual({
+        detail,
+        error: {
+          message: expect.stringContaining(`${detail[0].loc.join('.')}: ${detail[0].msg}`),
+          type: 'invalid_request_error',
+          param: detail[0].loc.length > 1 ? expect.any(String) : null,
+          code: detail[0].type,
+        },
+      });
     });
 
     it('answers invalid JSON as json_invalid at the character offset', async () => {
       const r = await post(url, '{"model": "echo", "messages": [}');
       expect(r.status).toBe(422);
       expect(r.json.detail).toEqual([{ type: 'json_invalid', loc: ['body', 31], msg: 'JSON decode error', input: {}, ctx: { error: 'Expecting value' } }]);
-      expect(r.json.error).toEqual({ message: 'body: JSON decode error at character 31: Expecting value', type: 'invalid_request_error', param: null, code: 'json_invalid' });
+      expect(r.json.error).toEqual({
+        message: 'body: JSON decode error at character 31: Expecting value',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'json_invalid',
+      });
     });
 
     it('answers an empty body as a missing body', async () => {
@@ -100,7 +131,14 @@ describe('POST /v1/chat/completions (echo)', () => {
     it('reads a body as JSON only with a JSON content type, as FastAPI does; any other is text, and not an object', async () => {
       const noType = await rawPost(url, JSON.stringify(hello), { authorization: `Bearer ${KEY}` });
       expect(noType.status).toBe(422);
-      expect(JSON.parse(noType.text).detail).toEqual([{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: JSON.stringify(hello) }]);
+      expect(JSON.parse(noType.text).detail).toEqual([
+        {
+          type: 'model_attributes_type',
+          loc: ['body'],
+          msg: 'Input should be a valid dictionary or object to extract fields from',
+          input: JSON.stringify(hello),
+        },
+      ]);
       for (const type of ['application', 'application/json, text/plain', '; charset=utf-8', 'json']) {
         const r = await post(url, JSON.stringify(hello), { authorization: `Bearer ${KEY}`, 'content-type': type });
         expect({ type, status: r.status, first: r.json.detail?.[0]?.type }).toEqual({ type, status: 422, first: 'model_attributes_type' });
@@ -115,7 +153,11 @@ describe('POST /v1/chat/completions (echo)', () => {
 
     it('answers bytes that are not UTF-8 as FastAPI does (400), skips a UTF-8 BOM, and echoes numbers as Python reads them', async () => {
       const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
-      const notUtf8 = await post(url, Buffer.concat([Buffer.from('{"model":"echo","messages":[{"role":"user","content":"a'), Buffer.from([0x80]), Buffer.from('b"}]}')]), headers);
+      const notUtf8 = await post(
+        url,
+        Buffer.concat([Buffer.from('{"model":"echo","messages":[{"role":"user","content":"a'), Buffer.from([0x80]), Buffer.from('b"}]}')]),
+        headers,
+      );
       expect(notUtf8.status).toBe(400);
       expect(notUtf8.json).toMatchObject({ detail: 'There was an error parsing the body', error: { type: 'invalid_request_error' } });
       const bom = await post(url, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(hello))]), headers);
@@ -128,19 +170,24 @@ describe('POST /v1/chat/completions (echo)', () => {
       // A field echo does not read (echo honours `n`, and refuses one this large with its own 400).
       const huge = await post(url, `{"model":"echo","messages":[],"x":${'1'.repeat(4301)}}`, headers);
       expect(huge.status).toBe(400);
-      expect((await post(url, `{"model":"echo","messages":[],"x":${'1'.repeat(4300)}, "s": "${'2'.repeat(5000)}", "f": 1.${'3'.repeat(5000)}}`, headers)).status).toBe(200);
+      expect(
+        (await post(url, `{"model":"echo","messages":[],"x":${'1'.repeat(4300)}, "s": "${'2'.repeat(5000)}", "f": 1.${'3'.repeat(5000)}}`, headers)).status,
+      ).toBe(200);
     });
 
     it('does not let __proto__ in the body bypass validation', async () => {
       const r = await post(url, '{"__proto__": {"model": "echo", "messages": []}}');
       expect(r.status).toBe(422);
-      expect(r.json.detail.map((d: { loc: unknown }) => d.loc)).toEqual([['body', 'model'], ['body', 'messages']]);
+      expect(r.json.detail.map((d: { loc: unknown }) => d.loc)).toEqual([
+        ['body', 'model'],
+        ['body', 'messages'],
+      ]);
       expect(({} as Record<string, unknown>).model).toBeUndefined();
     });
   });
 
   describe('replies', () => {
-    it('is a chat.completion valid against OpenAI\'s published schema', async () => {
+    it("is a chat.completion valid against OpenAI's published schema", async () => {
       const r = await post(url, { ...hello, some_unknown_field: { kept: true } });
       expect(r.status).toBe(200);
       expect(openAiSchemaErrors('CreateChatCompletionResponse', r.json)).toEqual([]);
@@ -168,13 +215,19 @@ describe('POST /v1/chat/completions (echo)', () => {
       expect(models.headers.get('allow')).toBe('GET, HEAD');
       const unknown = await fetch(`${running.url}/v1/nothing-here`, { method: 'POST', headers: authHeaders(KEY), body: '{}' });
       expect(unknown.status).toBe(404);
-      expect(await unknown.json()).toEqual({ detail: 'Not Found', error: { message: 'Not Found', type: 'invalid_request_error', param: null, code: 'not_found' } });
+      expect(await unknown.json()).toEqual({
+        detail: 'Not Found',
+        error: { message: 'Not Found', type: 'invalid_request_error', param: null, code: 'not_found' },
+      });
     });
 
     it('answers an unknown model with 404 model_not_found', async () => {
       const r = await post(url, { ...hello, model: 'gpt-nope' });
       expect(r.status).toBe(404);
-      expect(r.json).toMatchObject({ detail: expect.stringContaining('gpt-nope'), error: { code: 'model_not_found', param: 'model', type: 'invalid_request_error' } });
+      expect(r.json).toMatchObject({
+        detail: expect.stringContaining('gpt-nope'),
+        error: { code: 'model_not_found', param: 'model', type: 'invalid_request_error' },
+      });
     });
 
     it('streams valid chunks: one id, role first, finish_reason, usage chunk, [DONE]', async () => {
@@ -193,11 +246,13 @@ describe('POST /v1/chat/completions (echo)', () => {
     });
 
     it('streams without a usage chunk unless asked', async () => {
-      const chunks = sseData((await post(url, { ...hello, stream: true })).text).slice(0, -1).map((f) => JSON.parse(f));
+      const chunks = sseData((await post(url, { ...hello, stream: true })).text)
+        .slice(0, -1)
+        .map((f) => JSON.parse(f));
       expect(chunks.every((c) => c.usage === undefined)).toBe(true);
     });
 
-    it('lists models in OpenAI\'s shape', async () => {
+    it("lists models in OpenAI's shape", async () => {
       const res = await fetch(`${running.url}/v1/models`, { headers: authHeaders() });
       const body = (await res.json()) as { data: { id: string }[] };
       expect(openAiSchemaErrors('ListModelsResponse', body)).toEqual([]);

@@ -6,7 +6,17 @@ import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 import { KEY, startApp, type RunningApp } from './support/app.js';
-import { AnthropicMock, message, messageEvents, sendError, sendEvents, sendMessage, thinkingProblem, type Block, type Script } from './support/anthropic-mock.js';
+import {
+  AnthropicMock,
+  message,
+  messageEvents,
+  sendError,
+  sendEvents,
+  sendMessage,
+  thinkingProblem,
+  type Block,
+  type Script,
+} from './support/anthropic-mock.js';
 import { AnthropicReplay, fixture } from './support/anthropic-replay.js';
 import { writeConfig } from './support/config-file.js';
 
@@ -29,7 +39,12 @@ const weatherLoop: Script = (call, res) => {
   const usage = { input_tokens: 90, output_tokens: 60, output_tokens_details: { thinking_tokens: thinking ? 25 : 0 } };
   const msg = result
     ? message(call.json.model, [{ type: 'text', text: `It is ${JSON.stringify(result.content)} in Paris.` }], 'end_turn', usage)
-    : message(call.json.model, [...(thinking ? [THINKING] : []), { type: 'tool_use', id: 'toolu_01Loop', name: 'get_weather', input: { city: 'Paris' } }], 'tool_use', usage);
+    : message(
+        call.json.model,
+        [...(thinking ? [THINKING] : []), { type: 'tool_use', id: 'toolu_01Loop', name: 'get_weather', input: { city: 'Paris' } }],
+        'tool_use',
+        usage,
+      );
   return call.json.stream ? sendEvents(res, messageEvents(msg)) : sendMessage(res, msg);
 };
 
@@ -77,49 +92,71 @@ models:
 
     it.each([false, true])('chat.completions.parse with a zod schema gets the parsed object (stream %s)', async (stream) => {
       replay.play('structured-output', { cuts: { seed: 5, max: 30 } });
-      const params = { model: 'opus', messages: [{ role: 'user' as const, content: 'Who was Ada Lovelace?' }], response_format: zodResponseFormat(Person, 'person') };
+      const params = {
+        model: 'opus',
+        messages: [{ role: 'user' as const, content: 'Who was Ada Lovelace?' }],
+        response_format: zodResponseFormat(Person, 'person'),
+      };
       const reply = stream ? await client().chat.completions.stream(params).finalChatCompletion() : await client().chat.completions.parse(params);
       expect(reply.choices[0].message.parsed).toEqual(ADA);
       const sent = replay.calls[0].json;
-      expect(sent.output_config.format).toMatchObject({ type: 'json_schema', schema: { type: 'object', additionalProperties: false, required: ['name', 'born', 'fields'] } });
+      expect(sent.output_config.format).toMatchObject({
+        type: 'json_schema',
+        schema: { type: 'object', additionalProperties: false, required: ['name', 'born', 'fields'] },
+      });
       expect(sent).not.toHaveProperty('response_format');
     });
 
     const weatherTool = { type: 'function' as const, function: { name: 'get_weather', parameters: weatherParameters } };
 
-    it.each([false, true])('a tool loop that sends the assistant message back as received keeps thinking on: the signed block goes back first (stream %s)', async (stream) => {
-      scripted.reset(weatherLoop);
-      const messages: Record<string, unknown>[] = [{ role: 'user', content: 'Weather in Paris?' }];
-      const params = { model: 'sonnet', reasoning_effort: 'low' as const, tools: [weatherTool] };
-      const first = stream ? await client().chat.completions.stream({ ...params, messages } as never).finalChatCompletion() : await client().chat.completions.create({ ...params, messages } as never);
-      const assistant = first.choices[0].message as unknown as Record<string, unknown>;
-      expect(assistant.thinking_blocks).toEqual([THINKING]);
-      // openai-node's stream helper keeps only the last reasoning_content fragment; the whole text is in the block.
-      if (!stream) expect(assistant.reasoning_content).toBe((THINKING as { thinking: string }).thinking);
-      messages.push(assistant, { role: 'tool', tool_call_id: 'toolu_01Loop', content: '21°C' });
-      const second = await client().chat.completions.create({ ...params, messages } as never);
-      expect(second.choices[0].message.content).toBe('It is "21°C" in Paris.');
-      const [asked, answered] = scripted.calls.map((c) => c.json);
-      expect(asked.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
-      expect(answered.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
-      expect(answered.messages[1].content[0]).toEqual(THINKING);
-    });
+    it.each([false, true])(
+      'a tool loop that sends the assistant message back as received keeps thinking on: the signed block goes back first (stream %s)',
+      async (stream) => {
+        scripted.reset(weatherLoop);
+        const messages: Record<string, unknown>[] = [{ role: 'user', content: 'Weather in Paris?' }];
+        const params = { model: 'sonnet', reasoning_effort: 'low' as const, tools: [weatherTool] };
+        const first = stream
+          ? await client()
+              .chat.completions.stream({ ...params, messages } as never)
+              .finalChatCompletion()
+          : await client().chat.completions.create({ ...params, messages } as never);
+        const assistant = first.choices[0].message as unknown as Record<string, unknown>;
+        expect(assistant.thinking_blocks).toEqual([THINKING]);
+        // openai-node's stream helper keeps only the last reasoning_content fragment; the whole text is in the block.
+        if (!stream) expect(assistant.reasoning_content).toBe((THINKING as { thinking: string }).thinking);
+        messages.push(assistant, { role: 'tool', tool_call_id: 'toolu_01Loop', content: '21°C' });
+        const second = await client().chat.completions.create({ ...params, messages } as never);
+        expect(second.choices[0].message.content).toBe('It is "21°C" in Paris.');
+        const [asked, answered] = scripted.calls.map((c) => c.json);
+        expect(asked.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+        expect(answered.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+        expect(answered.messages[1].content[0]).toEqual(THINKING);
+      },
+    );
 
-    it.each([false, true])('runTools with reasoning_effort (which replays only standard fields): the loop still ends in an answer, thinking left off for the turn sent back (stream %s)', async (stream) => {
-      scripted.reset(weatherLoop);
-      const runner = client().chat.completions.runTools({
-        model: 'sonnet',
-        stream,
-        reasoning_effort: 'low',
-        messages: [{ role: 'user', content: 'Weather in Paris?' }],
-        tools: [{ type: 'function', function: { name: 'get_weather', parameters: weatherParameters, parse: JSON.parse, function: ({ city }: { city: string }) => `21°C in ${city}` } }],
-      } as never);
-      expect(await runner.finalContent()).toBe('It is "21°C in Paris" in Paris.');
-      const [first, second] = scripted.calls.map((c) => c.json);
-      expect(first.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
-      expect(second).not.toHaveProperty('thinking');
-      expect(second.messages[1].content.map((b: { type: string }) => b.type)).toEqual(['tool_use']);
-    });
+    it.each([false, true])(
+      'runTools with reasoning_effort (which replays only standard fields): the loop still ends in an answer, thinking left off for the turn sent back (stream %s)',
+      async (stream) => {
+        scripted.reset(weatherLoop);
+        const runner = client().chat.completions.runTools({
+          model: 'sonnet',
+          stream,
+          reasoning_effort: 'low',
+          messages: [{ role: 'user', content: 'Weather in Paris?' }],
+          tools: [
+            {
+              type: 'function',
+              function: { name: 'get_weather', parameters: weatherParameters, parse: JSON.parse, function: ({ city }: { city: string }) => `21°C in ${city}` },
+            },
+          ],
+        } as never);
+        expect(await runner.finalContent()).toBe('It is "21°C in Paris" in Paris.');
+        const [first, second] = scripted.calls.map((c) => c.json);
+        expect(first.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+        expect(second).not.toHaveProperty('thinking');
+        expect(second.messages[1].content.map((b: { type: string }) => b.type)).toEqual(['tool_use']);
+      },
+    );
   });
 
   describe('the Vercel AI SDK (@ai-sdk/openai chat models)', () => {
@@ -149,7 +186,13 @@ models:
       for await (const partial of streamed.partialObjectStream) expect(partial).toBeDefined();
       expect(await streamed.object).toEqual(ADA);
       for (const call of scripted.calls) {
-        expect(call.json.tools).toEqual([{ name: 'json_response', description: expect.any(String), input_schema: expect.objectContaining({ type: 'object', required: ['name', 'born', 'fields'] }) }]);
+        expect(call.json.tools).toEqual([
+          {
+            name: 'json_response',
+            description: expect.any(String),
+            input_schema: expect.objectContaining({ type: 'object', required: ['name', 'born', 'fields'] }),
+          },
+        ]);
         expect(call.json.tool_choice).toEqual({ type: 'tool', name: 'json_response' });
         expect(call.json).not.toHaveProperty('output_config');
       }
@@ -192,15 +235,25 @@ models:
     });
 
     it('withStructuredOutput through a forced tool (functionCalling) gets the object', async () => {
-      scripted.reset((call, res) => sendMessage(res, message(call.json.model, [{ type: 'tool_use', id: 'toolu_01Fn', name: call.json.tool_choice.name, input: ADA }], 'tool_use')));
+      scripted.reset((call, res) =>
+        sendMessage(res, message(call.json.model, [{ type: 'tool_use', id: 'toolu_01Fn', name: call.json.tool_choice.name, input: ADA }], 'tool_use')),
+      );
       expect(await chat('sonnet').withStructuredOutput(Person, { name: 'person', method: 'functionCalling' }).invoke('Who was Ada Lovelace?')).toEqual(ADA);
       expect(scripted.calls[0].json.tool_choice).toEqual({ type: 'tool', name: 'person' });
     });
 
     it('json_object through the response_format tool gets JSON content, streamed', async () => {
-      scripted.reset((call, res) => sendEvents(res, messageEvents(message(call.json.model, [{ type: 'tool_use', id: 'toolu_01Js', name: call.json.tools[0].name, input: ADA }], 'tool_use'))));
+      scripted.reset((call, res) =>
+        sendEvents(
+          res,
+          messageEvents(message(call.json.model, [{ type: 'tool_use', id: 'toolu_01Js', name: call.json.tools[0].name, input: ADA }], 'tool_use')),
+        ),
+      );
       let text = '';
-      for await (const part of await chat('sonnet').withConfig({ response_format: { type: 'json_object' } }).stream('Ada Lovelace as JSON')) text += part.content;
+      for await (const part of await chat('sonnet')
+        .withConfig({ response_format: { type: 'json_object' } })
+        .stream('Ada Lovelace as JSON'))
+        text += part.content;
       expect(JSON.parse(text)).toEqual(ADA);
       expect(scripted.calls[0].json.tool_choice).toEqual({ type: 'tool', name: 'json_response' });
     });

@@ -10,7 +10,9 @@ function missingElements(expected: unknown, actual: unknown, path = '$'): string
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return [`${path}: expected an array`];
     if (path.endsWith('.required')) {
-      return JSON.stringify([...expected].sort()) === JSON.stringify([...actual].sort()) ? [] : [`${path}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`];
+      return JSON.stringify([...expected].sort()) === JSON.stringify([...actual].sort())
+        ? []
+        : [`${path}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`];
     }
     if (expected.length !== actual.length) return [`${path}: length ${actual.length} != ${expected.length}`];
     return expected.flatMap((e, i) => missingElements(e, actual[i], `${path}[${i}]`));
@@ -48,7 +50,7 @@ describe('the generated OpenAPI spec', () => {
     delete broken.components.schemas.ChatMessage.additionalProperties;
     broken.paths['/v1/chat/completions'].post.operationId = 'other';
     expect(missingElements(seed, broken)).toEqual([
-      "$.paths./v1/chat/completions.post.operationId: \"other\" != \"create_chat_completion_v1_chat_completions_post\"",
+      '$.paths./v1/chat/completions.post.operationId: "other" != "create_chat_completion_v1_chat_completions_post"',
       '$.components.schemas.ChatMessage.additionalProperties: missing',
     ]);
   });

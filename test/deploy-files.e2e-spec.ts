@@ -51,7 +51,7 @@ describe('docker-compose.yml (no Docker engine here: parsed and its wiring check
     expect(Number(env.SHUTDOWN_GRACE_MS)).toBeLessThan(30_000);
   });
 
-  it.each(['config.yaml', 'config.ollama.yaml', 'config.vllm.yaml'])('mounts a CONFIG_FILE (%s) that the service\'s own validator accepts', (file) => {
+  it.each(['config.yaml', 'config.ollama.yaml', 'config.vllm.yaml'])("mounts a CONFIG_FILE (%s) that the service's own validator accepts", (file) => {
     const configPath = composeDefault(gateway.environment.CONFIG_FILE).replace('config.yaml', file);
     expect(configPath).toBe(`/config/${file}`);
     const mount = gateway.volumes.find((v: string) => v.endsWith(':/config:ro'));

@@ -31,7 +31,12 @@ describe.each(['RS256', 'ES256', 'EdDSA'])('platform-issued JWTs signed %s, key 
   beforeAll(async () => {
     const pair = await generateKeyPair(alg, { extractable: true });
     privateKey = pair.privateKey;
-    running = await startApp({ API_KEYS: 'sk-static', AUTH_JWT_PUBLIC_KEY: await exportSPKI(pair.publicKey), AUTH_JWT_ISSUER: ISSUER, AUTH_JWT_AUDIENCE: AUDIENCE });
+    running = await startApp({
+      API_KEYS: 'sk-static',
+      AUTH_JWT_PUBLIC_KEY: await exportSPKI(pair.publicKey),
+      AUTH_JWT_ISSUER: ISSUER,
+      AUTH_JWT_AUDIENCE: AUDIENCE,
+    });
     url = `${running.url}/v1/chat/completions`;
   });
   afterAll(() => running.close());
@@ -104,7 +109,12 @@ describe('JWT claims in a form they cannot have refuse the token', () => {
   beforeAll(async () => {
     const pair = await generateKeyPair('ES256');
     privateKey = pair.privateKey;
-    running = await startApp({ API_KEYS: undefined, AUTH_JWT_PUBLIC_KEY: await exportSPKI(pair.publicKey), AUTH_JWT_ISSUER: ISSUER, AUTH_JWT_AUDIENCE: AUDIENCE });
+    running = await startApp({
+      API_KEYS: undefined,
+      AUTH_JWT_PUBLIC_KEY: await exportSPKI(pair.publicKey),
+      AUTH_JWT_ISSUER: ISSUER,
+      AUTH_JWT_AUDIENCE: AUDIENCE,
+    });
     url = `${running.url}/v1/chat/completions`;
   });
   afterAll(() => running.close());
@@ -136,16 +146,20 @@ describe('JWT claims in a form they cannot have refuse the token', () => {
     ['sub', ['svc-marker']],
     ['sub', 's'.repeat(257)],
   ];
-  const shortly = (v: unknown) => (JSON.stringify(v).length > 30 ? `${JSON.stringify(v).slice(0, 12)}… (${JSON.stringify(v).length} characters)` : JSON.stringify(v));
-  it.each(malformed.map(([claim, value]) => [claim, shortly(value), value]))('claim %s = %s: 401 naming the claim, not its value', async (claim, _shown, value) => {
-    const r = await post(url, hello, authHeaders(await token(privateKey, 'ES256', { [claim]: value })));
-    expect(r.status).toBe(401);
-    expect(r.headers.get('www-authenticate')).toBe('Bearer');
-    expect(r.json.error.type).toBe('authentication_error');
-    expect(r.json.error.message).toContain(`claim '${claim}'`);
-    const shown = JSON.stringify(value);
-    if (shown.length > 4) for (const part of [shown, String(value), '7331', 'marker', 'sss']) expect(r.text).not.toContain(part);
-  });
+  const shortly = (v: unknown) =>
+    JSON.stringify(v).length > 30 ? `${JSON.stringify(v).slice(0, 12)}… (${JSON.stringify(v).length} characters)` : JSON.stringify(v);
+  it.each(malformed.map(([claim, value]) => [claim, shortly(value), value]))(
+    'claim %s = %s: 401 naming the claim, not its value',
+    async (claim, _shown, value) => {
+      const r = await post(url, hello, authHeaders(await token(privateKey, 'ES256', { [claim]: value })));
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer');
+      expect(r.json.error.type).toBe('authentication_error');
+      expect(r.json.error.message).toContain(`claim '${claim}'`);
+      const shown = JSON.stringify(value);
+      if (shown.length > 4) for (const part of [shown, String(value), '7331', 'marker', 'sss']) expect(r.text).not.toContain(part);
+    },
+  );
 
   it('takes well-formed claims: a model list, limits, a sub of 256 characters', async () => {
     const t = await token(privateKey, 'ES256', { sub: 's'.repeat(256), models: ['echo', 'vllm/*'], rpm: 5, tpm: Number.MAX_SAFE_INTEGER });
@@ -164,7 +178,7 @@ describe('JWT claims in a form they cannot have refuse the token', () => {
   });
 });
 
-describe('a JWT whose sub is a key\'s name is a different caller', () => {
+describe("a JWT whose sub is a key's name is a different caller", () => {
   const METRICS_TOKEN = 'metrics-token-for-the-jwt-spec';
   const sha = (key: string) => createHash('sha256').update(key).digest('hex');
   let running: RunningApp;

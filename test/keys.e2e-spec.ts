@@ -36,7 +36,7 @@ describe('API_KEYS_FILE: hashed keys, model access, reload', () => {
     expect((await post(url, hello, authHeaders('sk-team-a'))).status).toBe(200);
   });
 
-  it('refuses a model outside the key\'s list with 403 permission_error, before any backend', async () => {
+  it("refuses a model outside the key's list with 403 permission_error, before any backend", async () => {
     const r = await post(url, hello, authHeaders('sk-team-b'));
     expect(r.status).toBe(403);
     expect(r.json.error).toMatchObject({ type: 'permission_error', param: 'model' });
@@ -63,10 +63,9 @@ describe('API_KEYS_FILE: hashed keys, model access, reload', () => {
     await sleep(400);
     expect((await post(url, hello, authHeaders('sk-team-c'))).status).toBe(200);
   });
-
 });
 
-describe('API_KEYS_FILE names stay apart from other callers\' names', () => {
+describe("API_KEYS_FILE names stay apart from other callers' names", () => {
   const fileWith = (entries: unknown) => {
     const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.yaml');
     writeFileSync(file, stringify(entries));
@@ -79,14 +78,21 @@ describe('API_KEYS_FILE names stay apart from other callers\' names', () => {
       (err: Error) => err.message,
     );
 
-  it('refuses at start a name in the JWT callers\' form, naming the entry\'s place', async () => {
-    const file = fileWith([{ name: 'team-a', sha256: sha('sk-team-a') }, { name: 'jwt:svc-reporting', sha256: sha('sk-x') }]);
-    expect(await startFailure({ API_KEYS: undefined, API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' })).toMatch(/\[1\]\.name: names starting with 'jwt:' are kept for JWT callers/);
+  it("refuses at start a name in the JWT callers' form, naming the entry's place", async () => {
+    const file = fileWith([
+      { name: 'team-a', sha256: sha('sk-team-a') },
+      { name: 'jwt:svc-reporting', sha256: sha('sk-x') },
+    ]);
+    expect(await startFailure({ API_KEYS: undefined, API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' })).toMatch(
+      /\[1\]\.name: names starting with 'jwt:' are kept for JWT callers/,
+    );
   });
 
   it('refuses at start a name API_KEYS already gives one of its keys', async () => {
     const file = fileWith([{ name: 'key-2', sha256: sha('sk-x') }]);
-    expect(await startFailure({ API_KEYS: 'sk-one,sk-two', API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' })).toMatch(/\[0\]\.name: 'key-2' is already the name of key 2 of API_KEYS/);
+    expect(await startFailure({ API_KEYS: 'sk-one,sk-two', API_KEYS_FILE: file, API_KEYS_FILE_WATCH: 'false' })).toMatch(
+      /\[0\]\.name: 'key-2' is already the name of key 2 of API_KEYS/,
+    );
   });
 
   it('keeps the keys in force when a reloaded file takes such a name', async () => {
@@ -95,7 +101,13 @@ describe('API_KEYS_FILE names stay apart from other callers\' names', () => {
     try {
       const url = `${running.url}/v1/chat/completions`;
       const hello = { model: 'echo', messages: [{ role: 'user', content: 'hi' }] };
-      writeFileSync(`${file}.tmp`, stringify([{ name: 'jwt:team-a', sha256: sha('sk-team-a') }, { name: 'key-1', sha256: sha('sk-new') }]));
+      writeFileSync(
+        `${file}.tmp`,
+        stringify([
+          { name: 'jwt:team-a', sha256: sha('sk-team-a') },
+          { name: 'key-1', sha256: sha('sk-new') },
+        ]),
+      );
       renameSync(`${file}.tmp`, file);
       const refusal = () => running.logs.find((l) => /API_KEYS_FILE not reloaded/.test(l.msg));
       for (let i = 0; i < 80 && !refusal(); i++) await sleep(25);
@@ -136,7 +148,11 @@ describe('SIGHUP', () => {
 
 describe('npm run key:create', () => {
   it('prints a new key once and an entry whose hash matches it', () => {
-    const out = execFileSync(process.execPath, [new URL('../dist/auth/key-create.js', import.meta.url).pathname, '--name', 'team-z', '--models', 'echo,vllm/*', '--rpm', '30'], { encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      [new URL('../dist/auth/key-create.js', import.meta.url).pathname, '--name', 'team-z', '--models', 'echo,vllm/*', '--rpm', '30'],
+      { encoding: 'utf8' },
+    );
     const key = /\n\s+(sk-\S+)\n/.exec(out)![1];
     expect(out).toContain(`sha256: ${sha(key)}`);
     expect(out).toContain('name: team-z');
@@ -146,6 +162,8 @@ describe('npm run key:create', () => {
   });
 
   it('refuses a bad limit', () => {
-    expect(() => execFileSync(process.execPath, [new URL('../dist/auth/key-create.js', import.meta.url).pathname, '--name', 'x', '--rpm', 'lots'], { stdio: 'pipe' })).toThrow(/--rpm must be a positive whole number/);
+    expect(() =>
+      execFileSync(process.execPath, [new URL('../dist/auth/key-create.js', import.meta.url).pathname, '--name', 'x', '--rpm', 'lots'], { stdio: 'pipe' }),
+    ).toThrow(/--rpm must be a positive whole number/);
   });
 });

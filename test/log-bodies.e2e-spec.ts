@@ -15,7 +15,11 @@ describe('LOG_BODIES is bounded', () => {
   it.each([true, false])('cuts a long prompt and reply (stream: %s) to LOG_BODY_MAX_CHARS', async (stream) => {
     const content = 'word '.repeat(40_000);
     const reqId = `long-${stream}`;
-    const r = await post(`${running.url}/v1/chat/completions`, { model: 'echo', stream, messages: [{ role: 'user', content }] }, { ...authHeaders('sk-log-bodies'), 'x-request-id': reqId });
+    const r = await post(
+      `${running.url}/v1/chat/completions`,
+      { model: 'echo', stream, messages: [{ role: 'user', content }] },
+      { ...authHeaders('sk-log-bodies'), 'x-request-id': reqId },
+    );
     expect(r.status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const line = lineFor(reqId);
@@ -27,7 +31,11 @@ describe('LOG_BODIES is bounded', () => {
   });
 
   it('logs a short prompt as sent and the whole reply', async () => {
-    const r = await post(`${running.url}/v1/chat/completions`, { model: 'echo', stream: true, messages: [{ role: 'user', content: 'short and whole' }] }, { ...authHeaders('sk-log-bodies'), 'x-request-id': 'short' });
+    const r = await post(
+      `${running.url}/v1/chat/completions`,
+      { model: 'echo', stream: true, messages: [{ role: 'user', content: 'short and whole' }] },
+      { ...authHeaders('sk-log-bodies'), 'x-request-id': 'short' },
+    );
     expect(r.status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(lineFor('short')).toMatchObject({ messages: [{ role: 'user', content: 'short and whole' }], reply: 'short and whole' });

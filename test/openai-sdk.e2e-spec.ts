@@ -40,7 +40,7 @@ describe('the official openai SDK against the service', () => {
     expect(ids).toContain('echo');
   });
 
-  it('surfaces errors as the SDK\'s typed errors with the message', async () => {
+  it("surfaces errors as the SDK's typed errors with the message", async () => {
     await expect(client.chat.completions.create({ model: 'missing-model', messages: [] })).rejects.toMatchObject({
       status: 404,
       code: 'model_not_found',
@@ -55,7 +55,12 @@ describe('the official openai SDK against the service', () => {
     await expect(missing).rejects.toBeInstanceOf(OpenAI.UnprocessableEntityError);
     await expect(missing).rejects.toMatchObject({ status: 422, param: 'model', code: 'missing', message: '422 body.model: Field required' });
     const wrongType = client.chat.completions.create({ model: 'echo', messages: 'hello' } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
-    await expect(wrongType).rejects.toMatchObject({ status: 422, param: 'messages', code: 'list_type', message: expect.stringContaining('body.messages: Input should be a valid list') });
+    await expect(wrongType).rejects.toMatchObject({
+      status: 422,
+      param: 'messages',
+      code: 'list_type',
+      message: expect.stringContaining('body.messages: Input should be a valid list'),
+    });
     await expect(wrongType).rejects.toMatchObject({ type: 'invalid_request_error', error: { type: 'invalid_request_error', param: 'messages' } });
   });
 });

@@ -34,7 +34,9 @@ models:
     await running.close();
     await upstream.stop();
   });
-  beforeEach(() => upstream.reset((req, res) => (req.url.endsWith('/models') ? reply(res, 200, { object: 'list', data: [] }) : reply(res, 200, completion('m', 'ok')))));
+  beforeEach(() =>
+    upstream.reset((req, res) => (req.url.endsWith('/models') ? reply(res, 200, { object: 'list', data: [] }) : reply(res, 200, completion('m', 'ok')))),
+  );
 
   it('answers liveness without a key', async () => {
     const res = await fetch(`${running.url}/v1/health`);
@@ -57,7 +59,14 @@ models:
     await sleep(SCRAPE_CACHE_MS + 50);
     return (await scrapeAs('Bearer metrics-secret')).text();
   };
-  const count = (text: string, line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').at(-1) ?? 0);
+  const count = (text: string, line: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(line))
+        ?.split(' ')
+        .at(-1) ?? 0,
+    );
 
   it('counts requests, tokens and latency in /metrics, behind METRICS_TOKEN', async () => {
     const before = await freshScrape();
@@ -66,9 +75,15 @@ models:
     await post(`${running.url}/v1/chat/completions`, { ...hello, stream: true });
     await post(`${running.url}/v1/chat/completions`, { ...hello, model: 'nope' });
     const after = await freshScrape();
-    expect(count(after, 'gateway_requests_total{model="echo",provider="echo",status="200"}') - count(before, 'gateway_requests_total{model="echo",provider="echo",status="200"}')).toBe(3);
+    expect(
+      count(after, 'gateway_requests_total{model="echo",provider="echo",status="200"}') -
+        count(before, 'gateway_requests_total{model="echo",provider="echo",status="200"}'),
+    ).toBe(3);
     expect(count(after, 'gateway_requests_total{model="unresolved",provider="none",status="404"}')).toBeGreaterThanOrEqual(1);
-    expect(count(after, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}') - count(before, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}')).toBe(6);
+    expect(
+      count(after, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}') -
+        count(before, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}'),
+    ).toBe(6);
     expect(after).toContain('gateway_time_to_first_token_seconds_bucket{le="0.005",model="echo",provider="echo",stream="true"}');
     expect(after).toContain('gateway_in_flight_streams 0');
     expect(after).toContain('process_resident_memory_bytes');
@@ -79,7 +94,10 @@ models:
       const res = await scrapeAs(authorization);
       const text = await res.text();
       expect([authorization, res.status, res.headers.get('www-authenticate')]).toEqual([authorization, 401, 'Bearer']);
-      expect(JSON.parse(text)).toMatchObject({ detail: expect.stringContaining('METRICS_TOKEN'), error: { type: 'authentication_error', code: 'invalid_api_key' } });
+      expect(JSON.parse(text)).toMatchObject({
+        detail: expect.stringContaining('METRICS_TOKEN'),
+        error: { type: 'authentication_error', code: 'invalid_api_key' },
+      });
       expect(text).not.toContain('gateway_');
     }
     expect((await scrapeAs('bearer   metrics-secret')).status).toBe(200);
@@ -112,7 +130,16 @@ models:
     await sleep(20);
     const lines = running.logs.filter((l) => l.reqId === 'trace-abc-123');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ msg: 'request', status: 200, key: 'key-1', model: 'echo', provider: 'echo', promptTokens: 3, completionTokens: 3, path: '/v1/chat/completions' });
+    expect(lines[0]).toMatchObject({
+      msg: 'request',
+      status: 200,
+      key: 'key-1',
+      model: 'echo',
+      provider: 'echo',
+      promptTokens: 3,
+      completionTokens: 3,
+      path: '/v1/chat/completions',
+    });
     expect(lines[0].latencyMs).toEqual(expect.any(Number));
     expect(JSON.stringify(running.logs)).not.toContain('secret prompt words');
     expect(JSON.stringify(running.logs)).not.toContain(KEY);
@@ -125,7 +152,10 @@ models:
   });
 
   it('sends no CORS headers unless CORS_ORIGINS is set', async () => {
-    const res = await fetch(`${running.url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    const res = await fetch(`${running.url}/v1/models`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
@@ -178,7 +208,16 @@ describe('security headers on /docs', () => {
   const csp = async () => (await get('/docs')).headers.get('content-security-policy') ?? '';
   const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
-  it.each(['/docs', '/docs/', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui-standalone-preset.js', '/docs/swagger-ui-init.js', '/docs/swagger-ui.css', '/docs/favicon-32x32.png', '/openapi.json'])('%s: CSP, no framing, nosniff', async (path) => {
+  it.each([
+    '/docs',
+    '/docs/',
+    '/docs/swagger-ui-bundle.js',
+    '/docs/swagger-ui-standalone-preset.js',
+    '/docs/swagger-ui-init.js',
+    '/docs/swagger-ui.css',
+    '/docs/favicon-32x32.png',
+    '/openapi.json',
+  ])('%s: CSP, no framing, nosniff', async (path) => {
     const res = await get(path);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'self'; script-src 'self'; .*frame-ancestors 'none'$/);
@@ -200,7 +239,11 @@ describe('security headers on /docs', () => {
     const scripts = await Promise.all(['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js'].map(async (f) => (await get(`/docs/${f}`)).text()));
     const rendered = scripts.flatMap((js) => [...js.matchAll(/createElement\("style",null,"([^"]*)"\)/g)].map((m) => m[1]));
     expect([inline.length, rendered.length]).toEqual([3, 1]);
-    const allowed = policy.split('; ').find((d) => d.startsWith('style-src '))!.split(' ').filter((s) => s.startsWith("'sha256-"));
+    const allowed = policy
+      .split('; ')
+      .find((d) => d.startsWith('style-src '))!
+      .split(' ')
+      .filter((s) => s.startsWith("'sha256-"));
     expect([...inline, ...rendered].map(sha256).sort()).toEqual(allowed.sort());
   });
 });
@@ -209,7 +252,11 @@ describe('CORS_ORIGINS', () => {
   it('allows the listed origins only', async () => {
     const app = await startApp({ API_KEYS: KEY, CORS_ORIGINS: 'https://console.example' });
     try {
-      const preflight = (origin: string) => fetch(`${app.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+      const preflight = (origin: string) =>
+        fetch(`${app.url}/v1/chat/completions`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+        });
       expect((await preflight('https://console.example')).headers.get('access-control-allow-origin')).toBe('https://console.example');
       expect((await preflight('https://other.example')).headers.get('access-control-allow-origin')).toBeNull();
     } finally {
@@ -249,7 +296,12 @@ describe('graceful shutdown (the built service as a process)', () => {
       const r = await streamText;
       const frames = sseData(r.text);
       expect(frames.at(-1)).toBe('[DONE]');
-      expect(frames.slice(0, -1).map((f) => JSON.parse(f).choices[0]?.delta.content ?? '').join('')).toBe('t0 t1 t2 t3 t4 t5 t6 t7 t8 t9 ');
+      expect(
+        frames
+          .slice(0, -1)
+          .map((f) => JSON.parse(f).choices[0]?.delta.content ?? '')
+          .join(''),
+      ).toBe('t0 t1 t2 t3 t4 t5 t6 t7 t8 t9 ');
       expect(await exited).toBe(0);
       expect(service.out()).toContain('draining');
     } finally {

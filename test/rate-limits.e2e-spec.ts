@@ -26,12 +26,17 @@ describe('rate limits in memory', () => {
   let url: string;
 
   beforeAll(async () => {
-    running = await startApp({ API_KEYS: undefined, REDIS_URL: undefined, RATE_LIMIT_WINDOW_SECONDS: '2', API_KEYS_FILE: keyFile([{ key: 'sk-rpm', rpm: 3 }, { key: 'sk-tpm', tpm: 100 }, { key: 'sk-free' }]) });
+    running = await startApp({
+      API_KEYS: undefined,
+      REDIS_URL: undefined,
+      RATE_LIMIT_WINDOW_SECONDS: '2',
+      API_KEYS_FILE: keyFile([{ key: 'sk-rpm', rpm: 3 }, { key: 'sk-tpm', tpm: 100 }, { key: 'sk-free' }]),
+    });
     url = `${running.url}/v1/chat/completions`;
   });
   afterAll(() => running.close());
 
-  it('counts requests per window: replies carry OpenAI\'s headers, the one over gets 429 with Retry-After', async () => {
+  it("counts requests per window: replies carry OpenAI's headers, the one over gets 429 with Retry-After", async () => {
     const replies = [];
     for (let i = 0; i < 4; i++) replies.push(await post(url, hello, authHeaders('sk-rpm')));
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 429]);
@@ -86,8 +91,19 @@ function toolTalker(req: RecordedRequest, res: import('node:http').ServerRespons
       chunk(model, {}, 'tool_calls'),
     ]);
   }
-  const message = { role: 'assistant', content: null, reasoning_content: 'r'.repeat(4000), tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: 'a'.repeat(8000) } }] };
-  reply(res, 200, { id: 'x', object: 'chat.completion', created: 1700000000, model, choices: [{ index: 0, message, finish_reason: 'tool_calls', logprobs: null }] });
+  const message = {
+    role: 'assistant',
+    content: null,
+    reasoning_content: 'r'.repeat(4000),
+    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: 'a'.repeat(8000) } }],
+  };
+  reply(res, 200, {
+    id: 'x',
+    object: 'chat.completion',
+    created: 1700000000,
+    model,
+    choices: [{ index: 0, message, finish_reason: 'tool_calls', logprobs: null }],
+  });
 }
 
 const budgetConfig = (upstream: MockUpstream) =>
@@ -120,7 +136,13 @@ describe('token budget in memory', () => {
     upstream.handler = toolTalker;
     await upstream.start();
     const file = keyFile(keys.map((key) => ({ key, tpm: key === 'sk-small' || key === 'sk-failing' ? 2000 : 100_000 })));
-    running = await startApp({ API_KEYS: undefined, REDIS_URL: undefined, RATE_LIMIT_WINDOW_SECONDS: '60', CONFIG_FILE: budgetConfig(upstream), API_KEYS_FILE: file });
+    running = await startApp({
+      API_KEYS: undefined,
+      REDIS_URL: undefined,
+      RATE_LIMIT_WINDOW_SECONDS: '60',
+      CONFIG_FILE: budgetConfig(upstream),
+      API_KEYS_FILE: file,
+    });
     url = `${running.url}/v1/chat/completions`;
   });
   afterAll(async () => {
@@ -148,12 +170,22 @@ describe('token budget in memory', () => {
   it('charges tool definitions, response_format schemas and tool-call arguments: alone over tpm, the request is too large', async () => {
     const small = { model: 'echo', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] };
     const heavy: Record<string, object> = {
-      tools: { ...small, tools: [{ type: 'function', function: { name: 'f', description: 'd'.repeat(10_000), parameters: { type: 'object', properties: {} } } }] },
-      'response_format schema': { ...small, response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object', description: 'd'.repeat(10_000) } } } },
+      tools: {
+        ...small,
+        tools: [{ type: 'function', function: { name: 'f', description: 'd'.repeat(10_000), parameters: { type: 'object', properties: {} } } }],
+      },
+      'response_format schema': {
+        ...small,
+        response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object', description: 'd'.repeat(10_000) } } },
+      },
       'tool-call arguments': {
         ...small,
         messages: [
-          { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: JSON.stringify({ q: 'd'.repeat(10_000) }) } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: JSON.stringify({ q: 'd'.repeat(10_000) }) } }],
+          },
           { role: 'tool', tool_call_id: 'c', content: 'ok' },
           { role: 'user', content: 'hi' },
         ],
@@ -161,10 +193,17 @@ describe('token budget in memory', () => {
     };
     for (const [what, body] of Object.entries(heavy)) {
       const r = await post(url, body, authHeaders('sk-small'));
-      expect({ what, status: r.status, message: r.json?.error?.message }).toEqual({ what, status: 429, message: expect.stringMatching(/^Request too large .* limit 2000, requested 2\d{3} /) });
+      expect({ what, status: r.status, message: r.json?.error?.message }).toEqual({
+        what,
+        status: 429,
+        message: expect.stringMatching(/^Request too large .* limit 2000, requested 2\d{3} /),
+      });
       expect(r.headers.get('retry-after')).toBeNull();
     }
-    const fits = { ...small, tools: [{ type: 'function', function: { name: 'f', description: 'd'.repeat(4000), parameters: { type: 'object', properties: {} } } }] };
+    const fits = {
+      ...small,
+      tools: [{ type: 'function', function: { name: 'f', description: 'd'.repeat(4000), parameters: { type: 'object', properties: {} } } }],
+    };
     const r = await post(url, fits, authHeaders('sk-small'));
     expect(r.status).toBe(200);
     expect(Number(r.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThanOrEqual(2000 - 1000);
@@ -172,7 +211,8 @@ describe('token budget in memory', () => {
 
   it('a failed request gives back its output reservation: failures never lock a key out', async () => {
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await post(url, { model: 'broken', messages: [{ role: 'user', content: 'hi' }] }, authHeaders('sk-failing'))).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push((await post(url, { model: 'broken', messages: [{ role: 'user', content: 'hi' }] }, authHeaders('sk-failing'))).status);
     expect(statuses).toEqual([502, 502, 502]);
     expect(await remainingAfterProbe(running.url, 'sk-failing')).toBeGreaterThan(2000 - 100);
   });
@@ -190,7 +230,12 @@ const warnings = (logs: Record<string, any>[]) => logs.filter((l) => l.level ===
 
 describe('a rate-limit store that cannot be reached', () => {
   it('logs the outage once, not once per request, and counts every failure in /metrics', async () => {
-    const app = await startApp({ API_KEYS: undefined, REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, METRICS_TOKEN: 'metrics-secret', API_KEYS_FILE: keyFile([{ key: 'sk-out', rpm: 10_000, tpm: 1_000_000 }]) });
+    const app = await startApp({
+      API_KEYS: undefined,
+      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+      METRICS_TOKEN: 'metrics-secret',
+      API_KEYS_FILE: keyFile([{ key: 'sk-out', rpm: 10_000, tpm: 1_000_000 }]),
+    });
     try {
       const from = app.logs.length;
       for (let i = 0; i < 10; i++) {
@@ -230,7 +275,16 @@ describeRedis('rate limits shared through Redis', () => {
     const upstream = new MockUpstream();
     upstream.handler = toolTalker;
     await upstream.start();
-    const env = { API_KEYS: undefined, REDIS_URL, RATE_LIMIT_WINDOW_SECONDS: '60', CONFIG_FILE: budgetConfig(upstream), API_KEYS_FILE: keyFile([{ key: 'sk-rbase', tpm: 100_000 }, { key: 'sk-rstream', tpm: 100_000 }]) };
+    const env = {
+      API_KEYS: undefined,
+      REDIS_URL,
+      RATE_LIMIT_WINDOW_SECONDS: '60',
+      CONFIG_FILE: budgetConfig(upstream),
+      API_KEYS_FILE: keyFile([
+        { key: 'sk-rbase', tpm: 100_000 },
+        { key: 'sk-rstream', tpm: 100_000 },
+      ]),
+    };
     const [a, b] = [await startApp(env), await startApp(env)];
     try {
       const r = await post(`${a.url}/v1/chat/completions`, askTools(true), authHeaders('sk-rstream'));
@@ -283,7 +337,12 @@ describeRedis('rate limits shared through Redis', () => {
     const viaProxy = new URL(REDIS_URL!);
     viaProxy.port = String(proxy.port);
     viaProxy.hostname = '127.0.0.1';
-    const app = await startApp({ API_KEYS: undefined, REDIS_URL: viaProxy.toString(), RATE_LIMIT_ON_STORE_ERROR: policy, API_KEYS_FILE: keyFile([{ key: 'sk-p', rpm: 100 }]) });
+    const app = await startApp({
+      API_KEYS: undefined,
+      REDIS_URL: viaProxy.toString(),
+      RATE_LIMIT_ON_STORE_ERROR: policy,
+      API_KEYS_FILE: keyFile([{ key: 'sk-p', rpm: 100 }]),
+    });
     try {
       const url = `${app.url}/v1/chat/completions`;
       let ok = 0;

@@ -18,7 +18,11 @@ describe('rollout instruments: the ART-like client against the vLLM-accurate moc
       (err) => (err instanceof RolloutCheckError ? err.check : `threw ${err}`),
     );
   const call = async (path: string, body: unknown, method = 'POST') => {
-    const res = await fetch(`${vllm.baseURL}/${path}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: method === 'POST' ? JSON.stringify(body) : undefined });
+    const res = await fetch(`${vllm.baseURL}/${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: method === 'POST' ? JSON.stringify(body) : undefined,
+    });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type'), text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
   };
@@ -34,29 +38,36 @@ describe('rollout instruments: the ART-like client against the vLLM-accurate moc
     vllm.replyWords = undefined;
   });
 
-  it.each([false, true])('n=2 (stream %s): every choice has logprobs and token ids that spell its text, and they sum to usage.completion_tokens', async (stream) => {
-    const t = await rollout(ask(stream ? { stream_options: { include_usage: true } } : {}), { stream, matchChoicesBy: 'index' });
+  it.each([false, true])(
+    'n=2 (stream %s): every choice has logprobs and token ids that spell its text, and they sum to usage.completion_tokens',
+    async (stream) => {
+      const t = await rollout(ask(stream ? { stream_options: { include_usage: true } } : {}), { stream, matchChoicesBy: 'index' });
 
-    expect(t.choices.map((c) => c.index)).toEqual([0, 1]);
-    for (const c of t.choices) {
-      expect(c.tokenIdsFrom).toBe('token_ids');
-      expect(c.logprobs).toHaveLength(c.tokenIds.length);
-      expect(c.tokenIds.at(-1)).toBe(IM_END);
-      expect(c.finishReason).toBe('stop');
-      expect(vllm.tokenizer.decode(c.tokenIds)).toBe(c.content);
-    }
-    expect(t.choices[0].tokenIds).not.toEqual(t.choices[1].tokenIds);
-    expect(t.usage!.completion_tokens).toBe(t.choices[0].tokenIds.length + t.choices[1].tokenIds.length);
-    expect(t.promptTokenIds).toEqual(vllm.promptTokenIds(messages));
-    expect(t.usage!.prompt_tokens).toBe(t.promptTokenIds!.length);
-    expect(t.usage!.total_tokens).toBe(t.usage!.prompt_tokens + t.usage!.completion_tokens);
-  });
+      expect(t.choices.map((c) => c.index)).toEqual([0, 1]);
+      for (const c of t.choices) {
+        expect(c.tokenIdsFrom).toBe('token_ids');
+        expect(c.logprobs).toHaveLength(c.tokenIds.length);
+        expect(c.tokenIds.at(-1)).toBe(IM_END);
+        expect(c.finishReason).toBe('stop');
+        expect(vllm.tokenizer.decode(c.tokenIds)).toBe(c.content);
+      }
+      expect(t.choices[0].tokenIds).not.toEqual(t.choices[1].tokenIds);
+      expect(t.usage!.completion_tokens).toBe(t.choices[0].tokenIds.length + t.choices[1].tokenIds.length);
+      expect(t.promptTokenIds).toEqual(vllm.promptTokenIds(messages));
+      expect(t.usage!.prompt_tokens).toBe(t.promptTokenIds!.length);
+      expect(t.usage!.total_tokens).toBe(t.usage!.prompt_tokens + t.usage!.completion_tokens);
+    },
+  );
 
   it('a stream and a plain reply with the same seed carry the same tokens and logprobs', async () => {
     const plain = await rollout(ask());
     const streamed = await rollout(ask({ stream_options: { include_usage: true } }), { stream: true, matchChoicesBy: 'index' });
     expect(streamed.choices).toEqual(plain.choices);
-    expect(streamed.usage).toEqual({ prompt_tokens: plain.usage!.prompt_tokens, completion_tokens: plain.usage!.completion_tokens, total_tokens: plain.usage!.total_tokens });
+    expect(streamed.usage).toEqual({
+      prompt_tokens: plain.usage!.prompt_tokens,
+      completion_tokens: plain.usage!.completion_tokens,
+      total_tokens: plain.usage!.total_tokens,
+    });
   });
 
   it("ART's reader matches streamed choices by position: it reads n=1, and refuses vLLM's one-choice-per-chunk n=2 stream instead of merging it", async () => {
@@ -72,7 +83,9 @@ describe('rollout instruments: the ART-like client against the vLLM-accurate moc
     const t = await rollout(body, { requirePromptTokenIds: false });
     expect(t.choices.map((c) => c.tokenIdsFrom)).toEqual(['token_id:', 'token_id:']);
     for (const c of t.choices) expect(vllm.tokenizer.decode(c.tokenIds)).toBe(c.content);
-    expect(await failedCheck(rollout(ask({ return_token_ids: false, return_tokens_as_token_ids: false }), { requirePromptTokenIds: false }))).toBe('token-ids-missing');
+    expect(await failedCheck(rollout(ask({ return_token_ids: false, return_tokens_as_token_ids: false }), { requirePromptTokenIds: false }))).toBe(
+      'token-ids-missing',
+    );
   });
 
   describe.each([false, true])('faults on demand (stream %s): the client passes the same rollout until the fault is injected', (stream) => {
@@ -123,7 +136,12 @@ describe('rollout instruments: the ART-like client against the vLLM-accurate moc
     const last = json.choices[0].logprobs.content.at(-1);
     expect(last.bytes).toEqual([...Buffer.from('<|im_end|>')]);
     const asText = await call('chat/completions', ask({ n: 1, return_tokens_as_token_ids: false, top_logprobs: 0 }));
-    expect(asText.json.choices[0].logprobs.content[0]).toEqual({ token: vllm.tokenizer.piece(id), logprob: entry.logprob, bytes: entry.bytes, top_logprobs: [] });
+    expect(asText.json.choices[0].logprobs.content[0]).toEqual({
+      token: vllm.tokenizer.piece(id),
+      logprob: entry.logprob,
+      bytes: entry.bytes,
+      top_logprobs: [],
+    });
   });
 
   it('max_tokens cuts a choice short with finish_reason "length" and no end-of-turn token', async () => {
@@ -140,7 +158,19 @@ describe('rollout instruments: the ART-like client against the vLLM-accurate moc
     it('a plain reply is model_dump(): every field, nulls included, in pydantic field order', async () => {
       const { status, type, json } = await call('chat/completions', { model: base, messages });
       expect([status, type]).toEqual([200, 'application/json']);
-      expect(Object.keys(json)).toEqual(['id', 'object', 'created', 'model', 'choices', 'service_tier', 'system_fingerprint', 'usage', 'prompt_logprobs', 'prompt_token_ids', 'kv_transfer_params']);
+      expect(Object.keys(json)).toEqual([
+        'id',
+        'object',
+        'created',
+        'model',
+        'choices',
+        'service_tier',
+        'system_fingerprint',
+        'usage',
+        'prompt_logprobs',
+        'prompt_token_ids',
+        'kv_transfer_params',
+      ]);
       expect(json.id).toMatch(/^chatcmpl-[0-9a-f]{32}$/);
       expect(json.choices[0]).toMatchObject({ index: 0, logprobs: null, finish_reason: 'stop', stop_reason: null, token_ids: null });
       expect(Object.keys(json.choices[0].message)).toEqual(['role', 'content', 'refusal', 'annotations', 'audio', 'function_call', 'tool_calls', 'reasoning']);
@@ -163,10 +193,22 @@ describe('rollout instruments: the ART-like client against the vLLM-accurate moc
       expect(Object.keys(content.choices[0])).toEqual(['index', 'delta', 'logprobs', 'finish_reason', 'token_ids']);
       expect(content.choices[0].token_ids).toHaveLength(1);
       const finishes = chunks.filter((c) => c.choices[0]?.finish_reason);
-      expect(finishes.map((c) => Object.keys(c.choices[0]))).toEqual([0, 1].map(() => ['index', 'delta', 'logprobs', 'finish_reason', 'stop_reason', 'token_ids']));
-      expect(finishes.map((c) => [c.choices[0].delta.content, c.choices[0].token_ids])).toEqual([['', [IM_END]], ['', [IM_END]]]);
+      expect(finishes.map((c) => Object.keys(c.choices[0]))).toEqual(
+        [0, 1].map(() => ['index', 'delta', 'logprobs', 'finish_reason', 'stop_reason', 'token_ids']),
+      );
+      expect(finishes.map((c) => [c.choices[0].delta.content, c.choices[0].token_ids])).toEqual([
+        ['', [IM_END]],
+        ['', [IM_END]],
+      ]);
       expect(chunks.slice(0, -1).every((c) => c.choices.length === 1)).toBe(true);
-      expect(chunks.at(-1)).toEqual({ id: role.id, object: 'chat.completion.chunk', created: role.created, model: base, choices: [], usage: { prompt_tokens: role.prompt_token_ids.length, total_tokens: role.prompt_token_ids.length + 6, completion_tokens: 6 } });
+      expect(chunks.at(-1)).toEqual({
+        id: role.id,
+        object: 'chat.completion.chunk',
+        created: role.created,
+        model: base,
+        choices: [],
+        usage: { prompt_tokens: role.prompt_token_ids.length, total_tokens: role.prompt_token_ids.length + 6, completion_tokens: 6 },
+      });
     });
 
     it('a stream without return_token_ids: prompt_token_ids null on role chunks, token_ids null on content chunks; usage follows stream_options', async () => {
@@ -205,18 +247,44 @@ describe('rollout instruments: the ART-like client against the vLLM-accurate moc
 
     it('load, serve, list, unload, with vLLM bodies and statuses; the server records what it was asked', async () => {
       const loadsBefore = vllm.loads;
-      expect(await call('load_lora_adapter', { lora_name: name, lora_path: path })).toMatchObject({ status: 200, type: null, text: `Success: LoRA adapter '${name}' added successfully.` });
+      expect(await call('load_lora_adapter', { lora_name: name, lora_path: path })).toMatchObject({
+        status: 200,
+        type: null,
+        text: `Success: LoRA adapter '${name}' added successfully.`,
+      });
       expect(await call('load_lora_adapter', { lora_name: name, lora_path: path })).toMatchObject({
         status: 400,
-        json: { error: { message: `The lora adapter '${name}' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.`, type: 'InvalidUserInput', param: null, code: 400 } },
+        json: {
+          error: {
+            message: `The lora adapter '${name}' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.`,
+            type: 'InvalidUserInput',
+            param: null,
+            code: 400,
+          },
+        },
       });
       expect((await rollout(ask({ model: name }))).model).toBe(name);
       const models = (await call('models', undefined, 'GET')).json;
-      expect(models.data.map((m: any) => [m.id, m.root, m.parent])).toEqual([[base, base, null], [name, path, base]]);
-      expect(await call('unload_lora_adapter', { lora_name: name })).toMatchObject({ status: 200, text: `Success: LoRA adapter '${name}' removed successfully.` });
-      expect(await call('unload_lora_adapter', { lora_name: name })).toMatchObject({ status: 404, json: { error: { message: `The lora adapter '${name}' cannot be found.`, type: 'NotFoundError', param: null, code: 404 } } });
+      expect(models.data.map((m: any) => [m.id, m.root, m.parent])).toEqual([
+        [base, base, null],
+        [name, path, base],
+      ]);
+      expect(await call('unload_lora_adapter', { lora_name: name })).toMatchObject({
+        status: 200,
+        text: `Success: LoRA adapter '${name}' removed successfully.`,
+      });
+      expect(await call('unload_lora_adapter', { lora_name: name })).toMatchObject({
+        status: 404,
+        json: { error: { message: `The lora adapter '${name}' cannot be found.`, type: 'NotFoundError', param: null, code: 404 } },
+      });
       expect(await failedCheck(rollout(ask({ model: name })))).toBe('http-status');
-      expect([vllm.loads - loadsBefore, vllm.bodies('load_lora_adapter').slice(-2)]).toEqual([1, [{ lora_name: name, lora_path: path }, { lora_name: name, lora_path: path }]]);
+      expect([vllm.loads - loadsBefore, vllm.bodies('load_lora_adapter').slice(-2)]).toEqual([
+        1,
+        [
+          { lora_name: name, lora_path: path },
+          { lora_name: name, lora_path: path },
+        ],
+      ]);
       expect(vllm.bodies('chat/completions').at(-1)).toEqual(ask({ model: name }));
     });
 

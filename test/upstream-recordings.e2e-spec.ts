@@ -39,7 +39,7 @@ const STREAMS: { server: Server; file: string; body: Record<string, unknown> }[]
 // what OpenAI's CreateChatCompletionResponse requires: Ollama and llama.cpp leave out `choices[].logprobs` and
 // `message.refusal`; vLLM writes `annotations: null`, `function_call: null`, `system_fingerprint: null`,
 // `usage.prompt_tokens_details: null`; a `logprobs` object from vLLM or llama.cpp has no `refusal`.
-const SCHEMA_BUG = 'BUG: relayed as written, the server\'s reply is not what OpenAI\'s schema requires';
+const SCHEMA_BUG = "BUG: relayed as written, the server's reply is not what OpenAI's schema requires";
 const REPLIES: { server: Server; file: string; body: Record<string, unknown>; asWrittenBug?: string }[] = [
   { server: 'vllm', file: 'reply.json', body: {} },
   { server: 'vllm', file: 'reply-logprobs.json', body: { logprobs: true, top_logprobs: 2, max_tokens: 3 } },
@@ -94,7 +94,11 @@ function replay(bytes: Buffer, status: number, contentType: string, split: Split
 
 /** The `data` payloads of a recorded SSE body, parsed independently of the service's reader (no server here writes CRLF or multi-line data). */
 function recordedEvents(bytes: Buffer): string[] {
-  return bytes.toString('utf8').split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
+  return bytes
+    .toString('utf8')
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: '))
+    .map((e) => e.slice(6));
 }
 
 /** The recorded text with the model name replaced where the server wrote it, and nothing else changed. */
@@ -174,7 +178,10 @@ ${(Object.keys(SERVERS) as Server[]).map((s) => `  - name: ${SERVERS[s].model}\n
       const expected = recorded().map((e) => parsedWithModel(e, server));
       expect(got).toEqual(expected);
       // What a user assembles: the text (an emoji whose bytes spanned two upstream tokens included) or the tool call.
-      const args = got.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+      const args = got
+        .flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+        .map((t) => t.function?.arguments ?? '')
+        .join('');
       if (file.includes('tool-call')) expect(JSON.parse(args)).toEqual({ city: 'Paris', unit: 'celsius' });
       else expect(got.map((c) => c.choices[0]?.delta.content ?? '').join('')).toMatch(/^Hello! Caching keeps data close.* — café ✓ 😀$/u);
     });
@@ -243,7 +250,11 @@ ${(Object.keys(SERVERS) as Server[]).map((s) => `  - name: ${SERVERS[s].model}\n
     const events = () => recordedEvents(fixture(server, file));
     const failureAt = () => events().findIndex((e) => e.startsWith('{"error"'));
     const failure = () => JSON.parse(events()[failureAt()]).error.message as string;
-    const textBefore = () => events().slice(0, failureAt()).map((e) => JSON.parse(e).choices[0]?.delta.content ?? '').join('');
+    const textBefore = () =>
+      events()
+        .slice(0, failureAt())
+        .map((e) => JSON.parse(e).choices[0]?.delta.content ?? '')
+        .join('');
 
     it('relays the chunks before the failure, then ends with one error event and no [DONE]', async () => {
       serve(server, file, 200, sse, 'bytes');

@@ -98,7 +98,9 @@ export async function startNode(name, args, { env = {}, ready, logFile, timeoutM
   }
   const tail = logFile ? safeRead(logFile) : child.stdout;
   await stopChild(child);
-  throw new Error(`${name} did not start (${child.exited ? `exit ${child.exitCode ?? child.exitSignal}` : 'timed out'}):\n${tail.slice(-2000)}\n${child.stderr.slice(-2000)}`);
+  throw new Error(
+    `${name} did not start (${child.exited ? `exit ${child.exitCode ?? child.exitSignal}` : 'timed out'}):\n${tail.slice(-2000)}\n${child.stderr.slice(-2000)}`,
+  );
 }
 
 function safeRead(file) {

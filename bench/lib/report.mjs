@@ -24,7 +24,9 @@ const signed = (x) => (x === undefined ? undefined : `${x >= 0 ? '+' : ''}${r3(x
 export function printTable(results) {
   const m = results.machine;
   out(`\n${m.cpuCount}x ${m.cpuModel}, ${m.memoryTotalMb} MB, node ${m.node}, ${m.date}`);
-  out(`${results.options.duration}s per case after ${results.options.warmup}s warm-up${results.options.rounds > 1 ? `, median of ${results.options.rounds} rounds` : ''}; latencies in ms; TTFB: sequential loop at concurrency 1 (request end → first body byte)\n`);
+  out(
+    `${results.options.duration}s per case after ${results.options.warmup}s warm-up${results.options.rounds > 1 ? `, median of ${results.options.rounds} rounds` : ''}; latencies in ms; TTFB: sequential loop at concurrency 1 (request end → first body byte)\n`,
+  );
   const rows = [];
   for (const c of results.cases) {
     const direct = find(results, 'direct', c.stream, c.connections);
@@ -48,8 +50,28 @@ export function printTable(results) {
       c.non2xx + c.errors + c.timeouts || undefined,
     ]);
   }
-  table(['target', 'body', 'conns', 'req/s', 'vs proxy', 'p50', 'p99', '+p50 vs direct', 'TTFB p50', '+TTFB vs direct', 'CPU µs/req', 'upstream conns', 'svc RSS MB', 'failed'], rows);
-  out('CPU µs/req: user+system time of the answering process (mock for direct, proxy, service) per request; the mock\'s share is not included for proxy and service.\nupstream conns: TCP connections the mock accepted during the case (a keep-alive pool reuses its connections: about one per client connection at most).');
+  table(
+    [
+      'target',
+      'body',
+      'conns',
+      'req/s',
+      'vs proxy',
+      'p50',
+      'p99',
+      '+p50 vs direct',
+      'TTFB p50',
+      '+TTFB vs direct',
+      'CPU µs/req',
+      'upstream conns',
+      'svc RSS MB',
+      'failed',
+    ],
+    rows,
+  );
+  out(
+    "CPU µs/req: user+system time of the answering process (mock for direct, proxy, service) per request; the mock's share is not included for proxy and service.\nupstream conns: TCP connections the mock accepted during the case (a keep-alive pool reuses its connections: about one per client connection at most).",
+  );
 
   const ct = results.chunkTiming;
   if (ct && Object.keys(ct).length) {
@@ -61,7 +83,9 @@ export function printTable(results) {
   }
   const mem = results.memory;
   const heap = (h) => (h?.heapTotalMb !== undefined ? ` (V8 heap ${h.heapUsedMb} used / ${h.heapTotalMb} total, external ${h.externalMb})` : '');
-  out(`\nservice RSS: ${mem.rssAtStartMb} MB at start${heap(mem.atStart)}; ${mem.afterRequests?.rssMb ?? '-'} MB after ${mem.afterRequests?.requests ?? '-'} requests${heap(mem.afterRequests)}; ${mem.rssAtEndMb} MB at the end${heap(mem.atEnd)}; mock ${mem.mockRssMb} MB, minimal proxy ${mem.proxyRssMb} MB`);
+  out(
+    `\nservice RSS: ${mem.rssAtStartMb} MB at start${heap(mem.atStart)}; ${mem.afterRequests?.rssMb ?? '-'} MB after ${mem.afterRequests?.requests ?? '-'} requests${heap(mem.afterRequests)}; ${mem.rssAtEndMb} MB at the end${heap(mem.atEnd)}; mock ${mem.mockRssMb} MB, minimal proxy ${mem.proxyRssMb} MB`,
+  );
   const la = results.machine;
   out(`load average at start ${la.loadAverageAtStart?.join(' ')}, at end ${la.loadAverageAtEnd?.join(' ') ?? '-'} (other work on the machine skews numbers)`);
   const idle = results.idleStreams;
@@ -72,9 +96,16 @@ export function printTable(results) {
     );
   }
   if (results.upstreamReuse) {
-    out(`upstream keep-alive, 100 sequential streams framed like vLLM ([DONE], then the end in a later read): ${Object.entries(results.upstreamReuse).map(([k, v]) => `${k} opened ${v.upstreamConnectionsOpened} connection(s)`).join(', ')}`);
+    out(
+      `upstream keep-alive, 100 sequential streams framed like vLLM ([DONE], then the end in a later read): ${Object.entries(results.upstreamReuse)
+        .map(([k, v]) => `${k} opened ${v.upstreamConnectionsOpened} connection(s)`)
+        .join(', ')}`,
+    );
   }
-  if (results.soak) out(`soak ${results.soak.seconds}s: ${results.soak.requests} requests, ${results.soak.rps} req/s, RSS ${results.soak.samples.map((s) => `${s.t}s:${s.rssMb}`).join(' ')} MB`);
+  if (results.soak)
+    out(
+      `soak ${results.soak.seconds}s: ${results.soak.requests} requests, ${results.soak.rps} req/s, RSS ${results.soak.samples.map((s) => `${s.t}s:${s.rssMb}`).join(' ')} MB`,
+    );
 }
 
 /** Each budget line: what was measured, the limit, PASS / FAIL (or SKIP when the run did not measure it). */
@@ -103,13 +134,23 @@ export function checkBudget(results, opts) {
     const svc = find(results, 'openai', stream, 1);
     const direct = find(results, 'direct', stream, 1);
     const added = svc && direct ? svc.latency.p50 - direct.latency.p50 : undefined;
-    add(`added p50 latency at concurrency 1, ${stream ? 'streamed' : 'non-streamed'} (openai − direct)`, added === undefined ? undefined : `${r3(added)} ms (${svc.latency.p50} vs ${direct.latency.p50})`, '≤ 1 ms', added === undefined ? undefined : added <= 1);
+    add(
+      `added p50 latency at concurrency 1, ${stream ? 'streamed' : 'non-streamed'} (openai − direct)`,
+      added === undefined ? undefined : `${r3(added)} ms (${svc.latency.p50} vs ${direct.latency.p50})`,
+      '≤ 1 ms',
+      added === undefined ? undefined : added <= 1,
+    );
   }
   for (const stream of [true, false]) {
     const svc = ttfbOf(results, 'openai', stream);
     const direct = ttfbOf(results, 'direct', stream);
     const added = svc && direct ? svc.ttfb.p50 - direct.ttfb.p50 : undefined;
-    add(`TTFB added, ${stream ? 'streamed' : 'non-streamed'} (p50, openai − direct)`, added === undefined ? undefined : `${r3(added)} ms (${svc.ttfb.p50} vs ${direct.ttfb.p50})`, '≤ 1 ms', added === undefined ? undefined : added <= 1);
+    add(
+      `TTFB added, ${stream ? 'streamed' : 'non-streamed'} (p50, openai − direct)`,
+      added === undefined ? undefined : `${r3(added)} ms (${svc.ttfb.p50} vs ${direct.ttfb.p50})`,
+      '≤ 1 ms',
+      added === undefined ? undefined : added <= 1,
+    );
   }
   {
     // p90 is judged: on a shared 2-core machine the direct path's own p99 and max move by several ms.
@@ -127,7 +168,12 @@ export function checkBudget(results, opts) {
   }
   {
     const m = results.memory.afterRequests;
-    add(`RSS after ${m?.requests ?? opts.memoryRequests} requests`, m ? `${m.rssMb} MB` : undefined, '≤ 150 MB', m ? m.rssMb <= 150 && m.requests >= opts.memoryRequests : undefined);
+    add(
+      `RSS after ${m?.requests ?? opts.memoryRequests} requests`,
+      m ? `${m.rssMb} MB` : undefined,
+      '≤ 150 MB',
+      m ? m.rssMb <= 150 && m.requests >= opts.memoryRequests : undefined,
+    );
     const end = results.memory.rssAtEndMb;
     add('RSS at the end of the run', end !== undefined ? `${end} MB` : undefined, '≤ 150 MB', end !== undefined ? end <= 150 : undefined);
   }
@@ -162,7 +208,13 @@ export function checkBudget(results, opts) {
       '≤ 250 MB, all held',
       i?.requested ? i.maxRssMb <= 250 && i.stillOpen === i.requested && i.answered === 0 : undefined,
     );
-    if (i?.requested) add('idle streams: upstream requests aborted when their clients go away', `${i.upstreamStillOpenAfterClientsLeft} left open`, '0', i.upstreamStillOpenAfterClientsLeft === 0);
+    if (i?.requested)
+      add(
+        'idle streams: upstream requests aborted when their clients go away',
+        `${i.upstreamStillOpenAfterClientsLeft} left open`,
+        '0',
+        i.upstreamStillOpenAfterClientsLeft === 0,
+      );
   }
   {
     const u = results.upstreamReuse?.openai;

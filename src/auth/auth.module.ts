@@ -12,7 +12,12 @@ import { KeySourceService } from './key-source.service.js';
 
 async function jwtVerifierFactory(config: ConfigType<typeof authConfig>): Promise<JwtVerifier | null> {
   if (!config.AUTH_JWT_JWKS_URL && !config.AUTH_JWT_PUBLIC_KEY) return null;
-  return JwtVerifier.create({ jwksUrl: config.AUTH_JWT_JWKS_URL, publicKeyPem: config.AUTH_JWT_PUBLIC_KEY, issuer: config.AUTH_JWT_ISSUER!, audience: config.AUTH_JWT_AUDIENCE! });
+  return JwtVerifier.create({
+    jwksUrl: config.AUTH_JWT_JWKS_URL,
+    publicKeyPem: config.AUTH_JWT_PUBLIC_KEY,
+    issuer: config.AUTH_JWT_ISSUER!,
+    audience: config.AUTH_JWT_AUDIENCE!,
+  });
 }
 
 @Module({

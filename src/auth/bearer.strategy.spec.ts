@@ -27,7 +27,25 @@ describe('BearerStrategy.knownApiKey', () => {
 
   it('accepts exactly the headers passport-http-bearer accepts for a known, enabled key', async () => {
     const strategy = new BearerStrategy(store, null);
-    const headers = [undefined, '', 'Bearer sk-alice', 'bearer sk-alice', 'BEARER sk-alice', 'Bearer  sk-alice', ' Bearer sk-alice', 'Bearer sk-alice ', 'Bearer sk-alice x', 'Bearer', 'Bearer ', 'Basic sk-alice', 'Bearer\tsk-alice', 'Bearer sk-off', 'Bearer sk-unknown', 'Bearer eyJa.b.c', 'Bearers sk-alice'];
+    const headers = [
+      undefined,
+      '',
+      'Bearer sk-alice',
+      'bearer sk-alice',
+      'BEARER sk-alice',
+      'Bearer  sk-alice',
+      ' Bearer sk-alice',
+      'Bearer sk-alice ',
+      'Bearer sk-alice x',
+      'Bearer',
+      'Bearer ',
+      'Basic sk-alice',
+      'Bearer\tsk-alice',
+      'Bearer sk-off',
+      'Bearer sk-unknown',
+      'Bearer eyJa.b.c',
+      'Bearers sk-alice',
+    ];
     for (const header of headers) {
       expect({ header, caller: strategy.knownApiKey(header) }).toEqual({ header, caller: await passportAccepts(store, header) });
     }

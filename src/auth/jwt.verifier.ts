@@ -53,7 +53,12 @@ export class JwtVerifier {
     let payload: JWTPayload;
     try {
       const verify = this.jose.jwtVerify as (t: string, k: unknown, o: object) => Promise<{ payload: JWTPayload }>;
-      ({ payload } = await verify(token, this.key, { issuer: this.settings.issuer, audience: this.settings.audience, algorithms: ALGORITHMS, requiredClaims: ['sub', 'exp'] }));
+      ({ payload } = await verify(token, this.key, {
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        algorithms: ALGORITHMS,
+        requiredClaims: ['sub', 'exp'],
+      }));
     } catch (err) {
       throw new AuthenticationError(`Invalid token: ${reason(this.jose.errors, err)}.`);
     }
@@ -63,8 +68,10 @@ export class JwtVerifier {
 
 function callerFromClaims(payload: JWTPayload): Caller {
   const { sub, models, rpm, tpm } = payload;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) throw badClaim('sub', `a non-empty string of at most ${MAX_SUB_LENGTH} characters`);
-  if (models !== undefined && !(Array.isArray(models) && models.every((m) => typeof m === 'string' && m.length > 0))) throw badClaim('models', 'an array of model names');
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH)
+    throw badClaim('sub', `a non-empty string of at most ${MAX_SUB_LENGTH} characters`);
+  if (models !== undefined && !(Array.isArray(models) && models.every((m) => typeof m === 'string' && m.length > 0)))
+    throw badClaim('models', 'an array of model names');
   return { name: `${JWT_CALLER_PREFIX}${sub}`, models: models as string[] | undefined, rpm: limit('rpm', rpm), tpm: limit('tpm', tpm) };
 }
 
@@ -82,7 +89,8 @@ function badClaim(claim: string, mustBe: string): AuthenticationError {
 /** What went wrong, in words that reveal nothing of the token. */
 function reason(joseErrors: Jose['errors'], err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'it has expired';
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return `claim '${err.claim}' ${err.reason === 'check_failed' ? 'is not accepted' : 'is missing or invalid'}`;
+  if (err instanceof joseErrors.JWTClaimValidationFailed)
+    return `claim '${err.claim}' ${err.reason === 'check_failed' ? 'is not accepted' : 'is missing or invalid'}`;
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'the signature does not verify';
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'its algorithm is not accepted';
   if (err instanceof joseErrors.JWKSNoMatchingKey) return 'no key matches it';

@@ -18,8 +18,17 @@ function main(): void {
     return Number(v);
   };
   const key = generateApiKey();
-  const models = values.models?.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
-  const entry = { name: values.name, sha256: sha256(key).toString('hex'), ...(models?.length ? { models } : {}), rpm: int('rpm', values.rpm), tpm: int('tpm', values.tpm) };
+  const models = values.models
+    ?.flatMap((m) => m.split(','))
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const entry = {
+    name: values.name,
+    sha256: sha256(key).toString('hex'),
+    ...(models?.length ? { models } : {}),
+    rpm: int('rpm', values.rpm),
+    tpm: int('tpm', values.tpm),
+  };
   const clean = Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined));
   process.stdout.write(`New key for '${values.name}' (shown once, store it now):\n\n  ${key}\n\nAdd this entry to API_KEYS_FILE:\n\n${stringify([clean])}`);
 }

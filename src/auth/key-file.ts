@@ -33,11 +33,13 @@ export function readKeyFile(path: string, taken: ReadonlyMap<string, string> = n
   const entries = list.map((item, i) => {
     const entry = plainToInstance(KeyFileEntry, item);
     for (const e of validateSync(entry, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false })) {
-      for (const [rule, m] of Object.entries(e.constraints ?? {})) problems.push(`[${i}].${e.property}: ${rule === 'whitelistValidation' ? 'unknown field' : m}`);
+      for (const [rule, m] of Object.entries(e.constraints ?? {}))
+        problems.push(`[${i}].${e.property}: ${rule === 'whitelistValidation' ? 'unknown field' : m}`);
     }
     if (names.has(entry.name)) problems.push(`[${i}].name: '${entry.name}' is used twice`);
     if (taken.has(entry.name)) problems.push(`[${i}].name: '${entry.name}' is already the name of ${taken.get(entry.name)}`);
-    if (typeof entry.name === 'string' && entry.name.startsWith(JWT_CALLER_PREFIX)) problems.push(`[${i}].name: names starting with '${JWT_CALLER_PREFIX}' are kept for JWT callers`);
+    if (typeof entry.name === 'string' && entry.name.startsWith(JWT_CALLER_PREFIX))
+      problems.push(`[${i}].name: names starting with '${JWT_CALLER_PREFIX}' are kept for JWT callers`);
     names.add(entry.name);
     return entry;
   });

@@ -27,7 +27,10 @@ export class KeySourceService implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    const keys = (this.config.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+    const keys = (this.config.API_KEYS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
     const jwt = !!(this.config.AUTH_JWT_JWKS_URL || this.config.AUTH_JWT_PUBLIC_KEY);
     if (keys.length === 0 && !this.config.API_KEYS_FILE && !jwt) {
       const key = generateApiKey();

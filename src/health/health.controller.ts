@@ -10,7 +10,10 @@ const READINESS_SCHEMA = {
     status: { type: 'string', enum: ['ok', 'unavailable'] },
     checks: {
       type: 'object',
-      additionalProperties: { type: 'object', properties: { status: { type: 'string', enum: ['up', 'down'] }, error: { type: 'string' }, latencyMs: { type: 'number' } } },
+      additionalProperties: {
+        type: 'object',
+        properties: { status: { type: 'string', enum: ['up', 'down'] }, error: { type: 'string' }, latencyMs: { type: 'number' } },
+      },
     },
   },
 };
@@ -30,7 +33,11 @@ export class HealthController {
 
   @Get('system-check')
   @Public()
-  @ApiOperation({ operationId: 'system_check_v1_system_check_get', summary: 'Readiness', description: 'Each configured provider reachable, Redis (if configured) answering, local models loaded; 503 while any is not, and while shutting down.' })
+  @ApiOperation({
+    operationId: 'system_check_v1_system_check_get',
+    summary: 'Readiness',
+    description: 'Each configured provider reachable, Redis (if configured) answering, local models loaded; 503 while any is not, and while shutting down.',
+  })
   @ApiOkResponse({ description: 'Ready.', schema: READINESS_SCHEMA })
   @ApiServiceUnavailableResponse({ description: 'Not ready: the failing checks say why.', schema: READINESS_SCHEMA })
   async readiness(@Res() reply: FastifyReply): Promise<void> {

@@ -53,7 +53,10 @@ async function timed(probe: (signal: AbortSignal) => Promise<unknown>): Promise<
   const started = Date.now();
   const signal = AbortSignal.timeout(CHECK_TIMEOUT_MS);
   try {
-    await Promise.race([probe(signal), new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`))))]);
+    await Promise.race([
+      probe(signal),
+      new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)))),
+    ]);
     return { status: 'up', latencyMs: Date.now() - started };
   } catch (err) {
     const e = err as { message?: string; code?: string; cause?: { code?: string } };

@@ -8,11 +8,7 @@ import { MetricsService } from './metrics.service.js';
 @Global()
 @Module({
   controllers: [MetricsController],
-  providers: [
-    MetricsService,
-    { provide: ROUTER_EVENTS, useExisting: MetricsService },
-    { provide: RATE_LIMIT_EVENTS, useExisting: MetricsService },
-  ],
+  providers: [MetricsService, { provide: ROUTER_EVENTS, useExisting: MetricsService }, { provide: RATE_LIMIT_EVENTS, useExisting: MetricsService }],
   exports: [MetricsService, ROUTER_EVENTS, RATE_LIMIT_EVENTS],
 })
 export class MetricsModule {}

@@ -26,21 +26,89 @@ export interface RequestRecord {
 @Injectable()
 export class MetricsService implements RouterEvents, RateLimitEvents {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'gateway_requests_total', help: 'Chat-completion requests by model, provider and HTTP status', labelNames: ['model', 'provider', 'status'], registers: [this.registry] });
-  private readonly duration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Time to the whole reply (the end of the stream)', labelNames: ['model', 'provider', 'stream'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly ttft = new Histogram({ name: 'gateway_time_to_first_token_seconds', help: 'Time to the first streamed chunk (to the reply when not streamed)', labelNames: ['model', 'provider', 'stream'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens by model, key name and type (prompt or completion)', labelNames: ['model', 'key', 'type'], registers: [this.registry] });
-  private readonly retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Retries of an upstream, by reason', labelNames: ['provider', 'reason'], registers: [this.registry] });
-  private readonly fallbacks = new Counter({ name: 'gateway_fallbacks_total', help: 'Fallbacks from one model to the next', labelNames: ['from', 'to'], registers: [this.registry] });
-  private readonly upstreamErrors = new Counter({ name: 'gateway_upstream_errors_total', help: 'Upstream failures by provider and kind', labelNames: ['provider', 'kind'], registers: [this.registry] });
-  private readonly adapterLoads = new Counter({ name: 'gateway_adapter_loads_total', help: 'LoRA adapters loaded', labelNames: ['provider'], registers: [this.registry] });
-  private readonly adapterUnloads = new Counter({ name: 'gateway_adapter_unloads_total', help: 'LoRA adapters unloaded to make room', labelNames: ['provider'], registers: [this.registry] });
-  private readonly adapterLoadSeconds = new Histogram({ name: 'gateway_adapter_load_duration_seconds', help: 'Time to load a LoRA adapter', labelNames: ['provider'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly adapterHits = new Counter({ name: 'gateway_adapter_hits_total', help: 'Requests that found their adapter loaded, by adapter', labelNames: ['provider', 'adapter'], registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'gateway_requests_total',
+    help: 'Chat-completion requests by model, provider and HTTP status',
+    labelNames: ['model', 'provider', 'status'],
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'gateway_request_duration_seconds',
+    help: 'Time to the whole reply (the end of the stream)',
+    labelNames: ['model', 'provider', 'stream'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly ttft = new Histogram({
+    name: 'gateway_time_to_first_token_seconds',
+    help: 'Time to the first streamed chunk (to the reply when not streamed)',
+    labelNames: ['model', 'provider', 'stream'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: 'gateway_tokens_total',
+    help: 'Tokens by model, key name and type (prompt or completion)',
+    labelNames: ['model', 'key', 'type'],
+    registers: [this.registry],
+  });
+  private readonly retries = new Counter({
+    name: 'gateway_upstream_retries_total',
+    help: 'Retries of an upstream, by reason',
+    labelNames: ['provider', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly fallbacks = new Counter({
+    name: 'gateway_fallbacks_total',
+    help: 'Fallbacks from one model to the next',
+    labelNames: ['from', 'to'],
+    registers: [this.registry],
+  });
+  private readonly upstreamErrors = new Counter({
+    name: 'gateway_upstream_errors_total',
+    help: 'Upstream failures by provider and kind',
+    labelNames: ['provider', 'kind'],
+    registers: [this.registry],
+  });
+  private readonly adapterLoads = new Counter({
+    name: 'gateway_adapter_loads_total',
+    help: 'LoRA adapters loaded',
+    labelNames: ['provider'],
+    registers: [this.registry],
+  });
+  private readonly adapterUnloads = new Counter({
+    name: 'gateway_adapter_unloads_total',
+    help: 'LoRA adapters unloaded to make room',
+    labelNames: ['provider'],
+    registers: [this.registry],
+  });
+  private readonly adapterLoadSeconds = new Histogram({
+    name: 'gateway_adapter_load_duration_seconds',
+    help: 'Time to load a LoRA adapter',
+    labelNames: ['provider'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly adapterHits = new Counter({
+    name: 'gateway_adapter_hits_total',
+    help: 'Requests that found their adapter loaded, by adapter',
+    labelNames: ['provider', 'adapter'],
+    registers: [this.registry],
+  });
   private readonly inFlight = new Gauge({ name: 'gateway_in_flight_requests', help: 'Chat-completion requests being served', registers: [this.registry] });
   private readonly streams = new Gauge({ name: 'gateway_in_flight_streams', help: 'Streams being written', registers: [this.registry] });
-  private readonly storeErrors = new Counter({ name: 'gateway_rate_limit_store_errors_total', help: 'Rate-limit checks the store could not answer, by the policy applied', labelNames: ['policy'], registers: [this.registry] });
-  private readonly limitedTotal = new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['dimension'], registers: [this.registry] });
+  private readonly storeErrors = new Counter({
+    name: 'gateway_rate_limit_store_errors_total',
+    help: 'Rate-limit checks the store could not answer, by the policy applied',
+    labelNames: ['policy'],
+    registers: [this.registry],
+  });
+  private readonly limitedTotal = new Counter({
+    name: 'gateway_rate_limited_total',
+    help: 'Requests refused by a rate limit',
+    labelNames: ['dimension'],
+    registers: [this.registry],
+  });
 
   private lastScrape?: { at: number; text: Promise<string> };
 

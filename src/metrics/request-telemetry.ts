@@ -76,7 +76,13 @@ export function registerRequestTelemetry(fastify: FastifyInstance, metrics: Metr
     };
     if (aborted) line.clientAborted = true;
     if (t) {
-      Object.assign(line, { model: t.model, provider: served?.provider, stream: t.stream === true, promptTokens: served?.usage?.prompt_tokens, completionTokens: served?.usage?.completion_tokens });
+      Object.assign(line, {
+        model: t.model,
+        provider: served?.provider,
+        stream: t.stream === true,
+        promptTokens: served?.usage?.prompt_tokens,
+        completionTokens: served?.usage?.completion_tokens,
+      });
       if (estimated) line.tokensEstimated = true;
       if (t.firstChunkAt !== undefined) line.ttftMs = Math.round((t.firstChunkAt - started) * 10) / 10;
       if (logBodyChars > 0) Object.assign(line, { messages: loggedMessages(req, logBodyChars), reply: t.replyText });

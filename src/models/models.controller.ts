@@ -14,11 +14,18 @@ export class ModelsController {
   constructor(@Inject(ModelRegistry) private readonly registry: ModelRegistry) {}
 
   @Get()
-  @ApiOperation({ operationId: 'list_models_v1_models_get', summary: 'List models', description: 'The model names this service serves (those the key may use), in OpenAI\'s list shape, then the trained checkpoints loaded now (`checkpoint: true`).' })
+  @ApiOperation({
+    operationId: 'list_models_v1_models_get',
+    summary: 'List models',
+    description:
+      "The model names this service serves (those the key may use), in OpenAI's list shape, then the trained checkpoints loaded now (`checkpoint: true`).",
+  })
   @ApiOkResponse({ type: ModelListDto, description: 'The configured model names.' })
   list(@Req() req: FastifyRequest): ModelListDto {
     const configured = this.registry.names().map((id): ModelDto => ({ id, object: 'model', created: this.created, owned_by: this.registry.ownerOf(id) }));
-    const checkpoints = this.registry.loadedCheckpoints().map((c): ModelDto => ({ id: c.id, object: 'model', created: this.created, owned_by: c.provider, checkpoint: true }));
+    const checkpoints = this.registry
+      .loadedCheckpoints()
+      .map((c): ModelDto => ({ id: c.id, object: 'model', created: this.created, owned_by: c.provider, checkpoint: true }));
     return { object: 'list', data: [...configured, ...checkpoints].filter((m) => isModelAllowed(req.caller, m.id)) };
   }
 }

@@ -13,11 +13,18 @@ describe('messageText', () => {
   it('joins the text parts with the separator and hands every other part, with its index, to `other`', () => {
     const others: [unknown, number][] = [];
     expect(messageText(parts, '\n', (part, i) => void others.push([part, i]))).toBe('hello\nworld');
-    expect(others).toEqual([[parts[1], 1], ['stray', 3], [parts[4], 4]]);
+    expect(others).toEqual([
+      [parts[1], 1],
+      ['stray', 3],
+      [parts[4], 4],
+    ]);
   });
 
   it('takes the text `other` gives for a part in its place', () => {
-    const refusal = [{ type: 'refusal', refusal: 'no' }, { type: 'text', text: 'but this' }];
+    const refusal = [
+      { type: 'refusal', refusal: 'no' },
+      { type: 'text', text: 'but this' },
+    ];
     expect(messageText(refusal, ' | ', (part) => (part as { refusal?: string }).refusal)).toBe('no | but this');
   });
 });

@@ -11,4 +11,3 @@ export interface RouterEvents {
 }
 
 export const ROUTER_EVENTS = Symbol('RouterEvents');
-

@@ -51,10 +51,7 @@ async function redisFactory(config: ConfigType<typeof rateLimitConfig>): Promise
 /** Needs RATE_LIMIT_EVENTS from a global module (metrics). */
 @Module({
   imports: [ConfigModule.forFeature(rateLimitConfig)],
-  providers: [
-    { provide: REDIS_CLIENT, useFactory: redisFactory, inject: [rateLimitConfig.KEY] },
-    RateLimitService,
-  ],
+  providers: [{ provide: REDIS_CLIENT, useFactory: redisFactory, inject: [rateLimitConfig.KEY] }, RateLimitService],
   exports: [RateLimitService, REDIS_CLIENT],
 })
 export class RateLimitModule {}

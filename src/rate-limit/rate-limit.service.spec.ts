@@ -3,7 +3,11 @@ import { StoreOutage } from './store-outage.js';
 
 const events: RateLimitEvents = { storeError: () => undefined, limited: () => undefined };
 const service = (windowSeconds = 60, reserve = 1024) =>
-  new RateLimitService({ RATE_LIMIT_ON_STORE_ERROR: 'allow', RATE_LIMIT_WINDOW_SECONDS: windowSeconds, RATE_LIMIT_COMPLETION_RESERVE_TOKENS: reserve }, null, events);
+  new RateLimitService(
+    { RATE_LIMIT_ON_STORE_ERROR: 'allow', RATE_LIMIT_WINDOW_SECONDS: windowSeconds, RATE_LIMIT_COMPLETION_RESERVE_TOKENS: reserve },
+    null,
+    events,
+  );
 let n = 0;
 const caller = (tpm: number) => ({ name: `k${n++}`, tpm });
 const remaining = (a: Admission) => Number(a.headers['x-ratelimit-remaining-tokens']);
@@ -29,7 +33,10 @@ describe('RateLimitService token reservations', () => {
   it('refuses a prompt larger than tpm outright, without counting it', async () => {
     const limits = service();
     const key = caller(2000);
-    await expect(limits.admit(key, { prompt: 2001, maxOutput: 0 })).rejects.toMatchObject({ status: 429, message: expect.stringMatching(/too large.*limit 2000, requested 2001/) });
+    await expect(limits.admit(key, { prompt: 2001, maxOutput: 0 })).rejects.toMatchObject({
+      status: 429,
+      message: expect.stringMatching(/too large.*limit 2000, requested 2001/),
+    });
     expect(remaining(await limits.admit(key, { prompt: 2000, maxOutput: 0 }))).toBe(0);
   });
 
@@ -60,6 +67,10 @@ describe('StoreOutage', () => {
     outage.answered();
     outage.answered();
     outage.failed(new Error('again'));
-    expect(lines).toEqual([expect.stringMatching(/^warn Rate-limit store unavailable \(connect ECONNREFUSED\); policy: allow/), expect.stringMatching(/^info .*answers again \(1000 failed/), expect.stringMatching(/^warn .*\(again\)/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^warn Rate-limit store unavailable \(connect ECONNREFUSED\); policy: allow/),
+      expect.stringMatching(/^info .*answers again \(1000 failed/),
+      expect.stringMatching(/^warn .*\(again\)/),
+    ]);
   });
 });

@@ -127,13 +127,20 @@ export class RateLimitService implements OnApplicationShutdown {
     const used = Number.isFinite(actual) && actual > 0 ? Math.ceil(actual) : 0;
     const limiter = this.limiter('tokens', tpm);
     if (used < reservation.tokens) return this.refund(limiter, key, reservation.tokens - used, reservation.refundableUntil);
-    if (used > reservation.tokens) await limiter.penalty(key, used - reservation.tokens).then(() => this.outage.answered(), (err) => this.storeFailed(err));
+    if (used > reservation.tokens)
+      await limiter.penalty(key, used - reservation.tokens).then(
+        () => this.outage.answered(),
+        (err) => this.storeFailed(err),
+      );
   }
 
   /** Gives tokens back, unless their window has (nearly) passed: the refund would then credit the next one. */
   private async refund(limiter: RateLimiterAbstract, key: string, points: number, until: number): Promise<void> {
     if (points <= 0 || Date.now() >= until) return;
-    await limiter.reward(key, points).then(() => this.outage.answered(), (err) => this.storeFailed(err));
+    await limiter.reward(key, points).then(
+      () => this.outage.answered(),
+      (err) => this.storeFailed(err),
+    );
   }
 
   private refundableUntil(res: RateLimiterRes): number {
@@ -156,7 +163,12 @@ export class RateLimitService implements OnApplicationShutdown {
     this.events.storeError(policy);
     this.outage.failed(err);
     if (policy === 'deny' && dimension) {
-      throw new ApiError({ status: 503, message: 'Rate limits cannot be checked right now; try again shortly.', code: ERROR_CODES.rateLimitStoreUnavailable, headers: { 'retry-after': '1' } });
+      throw new ApiError({
+        status: 503,
+        message: 'Rate limits cannot be checked right now; try again shortly.',
+        code: ERROR_CODES.rateLimitStoreUnavailable,
+        headers: { 'retry-after': '1' },
+      });
     }
     return dimension && limit ? { [`x-ratelimit-limit-${dimension}`]: String(limit) } : {};
   }

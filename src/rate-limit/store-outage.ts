@@ -15,7 +15,9 @@ export class StoreOutage {
   failed(err: unknown): void {
     if (this.failures++ > 0) return;
     const reason = err instanceof Error ? err.message : String(err);
-    this.logger.warn(`Rate-limit store unavailable (${reason}); policy: ${this.policy}. Further failures are counted in gateway_rate_limit_store_errors_total, not logged, until it answers again.`);
+    this.logger.warn(
+      `Rate-limit store unavailable (${reason}); policy: ${this.policy}. Further failures are counted in gateway_rate_limit_store_errors_total, not logged, until it answers again.`,
+    );
   }
 
   answered(): void {

@@ -17,7 +17,10 @@ describe('estimatePromptTokens', () => {
     ['a long string content', { content: text(4000) }],
     ['text parts', { content: [{ type: 'text', text: text(4000) }] }],
     ['a name', { content: 'x', name: text(4000) }],
-    ['tool-call arguments', { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: JSON.stringify({ q: text(4000) }) } }] }],
+    [
+      'tool-call arguments',
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: JSON.stringify({ q: text(4000) }) } }] },
+    ],
     ['a tool result in parts', { role: 'tool', tool_call_id: 'c', content: [{ type: 'text', text: text(4000) }] }],
     ['a refusal', { role: 'assistant', refusal: text(4000) }],
     ['reasoning', { role: 'assistant', content: 'x', reasoning_content: text(4000) }],
@@ -26,7 +29,21 @@ describe('estimatePromptTokens', () => {
   });
 
   it.each([
-    ['tool definitions', { tools: [{ type: 'function', function: { name: 'f', description: text(2000), parameters: { type: 'object', properties: { [text(1000).trim()]: { type: 'string', description: text(1000) } } } } }] }],
+    [
+      'tool definitions',
+      {
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'f',
+              description: text(2000),
+              parameters: { type: 'object', properties: { [text(1000).trim()]: { type: 'string', description: text(1000) } } },
+            },
+          },
+        ],
+      },
+    ],
     ['legacy functions', { functions: [{ name: 'f', description: text(4000) }] }],
     ['a response_format schema', { response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object', description: text(4000) } } } }],
     ['tool_choice', { tool_choice: { type: 'function', function: { name: text(4000) } } }],
@@ -62,7 +79,7 @@ describe('estimatePromptTokens', () => {
 
   it.each([1, 2, 3, 4, 5])('agrees with a recursive count on generated bodies (seed %i)', (seed) => {
     let s = seed;
-    const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const gen = (depth: number): unknown => {
       const r = rnd();
       if (depth > 5 || r < 0.3) return r < 0.1 ? null : r < 0.15 ? 42 : r < 0.2 ? true : 'é✓x'.repeat(Math.floor(rnd() * 9));

@@ -11,7 +11,19 @@ const TOKENS_PER_MESSAGE = 4;
  */
 export const MEDIA_PART_TOKENS = 765;
 
-const MEDIA_PART_TYPES = new Set(['image_url', 'input_image', 'image', 'input_audio', 'audio_url', 'audio', 'video_url', 'video', 'file', 'input_file', 'document']);
+const MEDIA_PART_TYPES = new Set([
+  'image_url',
+  'input_image',
+  'image',
+  'input_audio',
+  'audio_url',
+  'audio',
+  'video_url',
+  'video',
+  'file',
+  'input_file',
+  'document',
+]);
 
 const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
 

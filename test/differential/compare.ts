@@ -115,7 +115,10 @@ export function shape(value: unknown, path = '$', out = new Map<string, string>(
   return out;
 }
 
-const detailOf = (o: Outcome) => (o.json !== null && typeof o.json === 'object' && 'detail' in o.json ? canonical((o.json as { detail: unknown }).detail) : `(no detail) ${o.text.slice(0, 300)}`);
+const detailOf = (o: Outcome) =>
+  o.json !== null && typeof o.json === 'object' && 'detail' in o.json
+    ? canonical((o.json as { detail: unknown }).detail)
+    : `(no detail) ${o.text.slice(0, 300)}`;
 
 /**
  * What differs between FastAPI's answer and ours. A different status is the whole difference; with the
@@ -132,14 +135,20 @@ export function compareOutcomes(fastapi: Outcome, ours: Outcome): Difference[] {
       const theirs = shape(fastapi.json);
       const mine = shape(ours.json);
       const wrong = [...theirs].filter(([path, type]) => mine.get(path) !== type);
-      if (wrong.length) diffs.push({ aspect: 'shape', fastapi: wrong.map(([p, t]) => `${p}:${t}`).join(' '), ours: wrong.map(([p]) => `${p}:${mine.get(p) ?? 'absent'}`).join(' ') });
+      if (wrong.length)
+        diffs.push({
+          aspect: 'shape',
+          fastapi: wrong.map(([p, t]) => `${p}:${t}`).join(' '),
+          ours: wrong.map(([p]) => `${p}:${mine.get(p) ?? 'absent'}`).join(' '),
+        });
     }
   } else {
     const theirs = detailOf(fastapi);
     const mine = detailOf(ours);
     if (theirs !== mine) diffs.push({ aspect: 'detail', fastapi: theirs, ours: mine });
     for (const header of ['www-authenticate', 'allow'] as const) {
-      if ((fastapi.headers[header] ?? '') !== (ours.headers[header] ?? '')) diffs.push({ aspect: header, fastapi: fastapi.headers[header] ?? '(none)', ours: ours.headers[header] ?? '(none)' });
+      if ((fastapi.headers[header] ?? '') !== (ours.headers[header] ?? ''))
+        diffs.push({ aspect: header, fastapi: fastapi.headers[header] ?? '(none)', ours: ours.headers[header] ?? '(none)' });
     }
   }
   return diffs;

@@ -60,14 +60,39 @@ function valid(): [string, CaseInput][] {
     { role: 'user', content: 'second question' },
   ];
   const extras = {
-    temperature: 0.7, top_p: 1, max_tokens: 50, n: 1, stop: ['\n\n'], seed: 42, user: 'u-1', logprobs: false,
+    temperature: 0.7,
+    top_p: 1,
+    max_tokens: 50,
+    n: 1,
+    stop: ['\n\n'],
+    seed: 42,
+    user: 'u-1',
+    logprobs: false,
     tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }],
-    tool_choice: 'auto', response_format: { type: 'json_object' }, metadata: { a: { b: [1, 2, { c: null }] } },
+    tool_choice: 'auto',
+    response_format: { type: 'json_object' },
+    metadata: { a: { b: [1, 2, { c: null }] } },
   };
   return [
     ['minimal', { body: json(VALID) }],
     ['conversation', { body: json({ model: 'echo', messages }) }],
-    ['content_parts', { body: json({ model: 'echo', messages: [{ role: 'user', content: [{ type: 'text', text: 'part one' }, { type: 'text', text: ' two' }] }] }) }],
+    [
+      'content_parts',
+      {
+        body: json({
+          model: 'echo',
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'part one' },
+                { type: 'text', text: ' two' },
+              ],
+            },
+          ],
+        }),
+      },
+    ],
     ['unicode', { body: json({ model: 'echo', messages: [{ role: 'user', content: 'héllo 日本語 😀 𝄞' }] }) }],
     ['escapes', { body: utf8('{"model":"echo","messages":[{"role":"user","content":"a\\u00e9\\ud83d\\ude00\\n\\t\\"\\\\\\/ b"}]}') }],
     ['no_messages', { body: json({ model: 'echo', messages: [] }) }],
@@ -81,7 +106,7 @@ function valid(): [string, CaseInput][] {
     ['duplicate_model_key', { body: utf8('{"model":5,"model":"echo","messages":[]}') }],
     ['duplicate_messages_key', { body: utf8('{"model":"echo","messages":"x","messages":[{"role":"user","content":"last wins"}]}') }],
     ['key_order', { body: utf8('{"messages":[{"content":"c","role":"user"}],"model":"echo"}') }],
-    ['unicode_keys', { body: json({ ...VALID, 'ключ': 'значение', '😀': ['😀'] }) }],
+    ['unicode_keys', { body: json({ ...VALID, ключ: 'значение', '😀': ['😀'] }) }],
     ['escaped_key_names', { body: utf8('{"\\u006dodel":"echo","messag\\u0065s":[]}') }],
     ['escaped_model_value', { body: utf8('{"model":"\\u0065cho","messages":[]}') }],
     ['stream_false', { body: json({ ...VALID, stream: false }) }],
@@ -90,7 +115,10 @@ function valid(): [string, CaseInput][] {
     ['stream_options_alone', { body: json({ ...VALID, stream_options: { include_usage: true } }) }],
     ['max_tokens_cut', { body: json({ ...VALID, max_tokens: 1 }) }],
     ['long_content', { body: json({ model: 'echo', messages: [{ role: 'user', content: 'word '.repeat(40_000) }] }) }],
-    ['many_messages', { body: json({ model: 'echo', messages: Array.from({ length: 500 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` })) }) }],
+    [
+      'many_messages',
+      { body: json({ model: 'echo', messages: Array.from({ length: 500 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` })) }) },
+    ],
     ['unknown_model', { body: json({ model: 'gpt-4o', messages: [HELLO] }) }],
     ['empty_model', { body: json({ model: '', messages: [HELLO] }) }],
     ['over_max_body_bytes', { body: json({ ...VALID, pad: 'x'.repeat(10 * 1024 * 1024 + 100) }) }],
@@ -272,7 +300,10 @@ function syntax(): [string, CaseInput][] {
 function encodings(): [string, CaseInput][] {
   const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? utf8(p) : Buffer.from(p))));
   const utf16le = (text: string) => Buffer.from(text, 'utf16le');
-  const utf16be = (text: string) => { const b = Buffer.from(text, 'utf16le'); return b.swap16(); };
+  const utf16be = (text: string) => {
+    const b = Buffer.from(text, 'utf16le');
+    return b.swap16();
+  };
   const utf32 = (text: string, le: boolean) => {
     const cps = [...text].map((c) => c.codePointAt(0)!);
     const b = Buffer.alloc(cps.length * 4);
@@ -311,7 +342,10 @@ function encodings(): [string, CaseInput][] {
     ['utf16le_invalid_json', { body: utf16le('{"model":"echo",}') }],
     ['utf32le_no_bom', { body: utf32(VALID_TEXT, true) }],
     ['utf32be_no_bom', { body: utf32(VALID_TEXT, false) }],
-    ['utf8_charset_param_latin1', { body: utf8(JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'café' }] })), contentType: 'application/json; charset=latin-1' }],
+    [
+      'utf8_charset_param_latin1',
+      { body: utf8(JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'café' }] })), contentType: 'application/json; charset=latin-1' },
+    ],
     ['utf16_charset_param_on_utf8', { body: json(VALID), contentType: 'application/json; charset=utf-16' }],
   ];
 }
@@ -413,9 +447,18 @@ function contentTypes(): [string, CaseInput][] {
     empty: Buffer.alloc(0),
   };
   const out: [string, CaseInput][] = [];
-  for (const [t, contentType] of Object.entries(types))
-    for (const [b, body] of Object.entries(bodies)) out.push([`${t}_${b}`, { body, contentType }]);
-  out.push(['two_headers_json_text', { body: json(VALID), contentType: null, extraHeaders: [['Content-Type', 'application/json'], ['Content-Type', 'text/plain']] }]);
+  for (const [t, contentType] of Object.entries(types)) for (const [b, body] of Object.entries(bodies)) out.push([`${t}_${b}`, { body, contentType }]);
+  out.push([
+    'two_headers_json_text',
+    {
+      body: json(VALID),
+      contentType: null,
+      extraHeaders: [
+        ['Content-Type', 'application/json'],
+        ['Content-Type', 'text/plain'],
+      ],
+    },
+  ]);
   out.push(['invalid_utf8_as_text', { body: Buffer.concat([utf8('{"model":"'), Buffer.from([0xff]), utf8('"}')]), contentType: 'text/plain' }]);
   out.push(['multibyte_as_text', { body: utf8('héllo 😀'), contentType: 'text/plain' }]);
   return out;
@@ -447,10 +490,33 @@ function auth(): [string, CaseInput][] {
   for (const name of ['missing', 'wrong_key', 'lowercase', 'bearer_two_spaces']) {
     out.push([`${name}_invalid_json`, { body: utf8('{"model":"echo",}'), authorization: schemes[name] }]);
     out.push([`${name}_empty_body`, { body: Buffer.alloc(0), authorization: schemes[name] }]);
-    out.push([`${name}_invalid_utf8`, { body: Buffer.concat([utf8('{"model":"'), Buffer.from([0xff]), utf8('","messages":[]}')]), authorization: schemes[name] }]);
+    out.push([
+      `${name}_invalid_utf8`,
+      { body: Buffer.concat([utf8('{"model":"'), Buffer.from([0xff]), utf8('","messages":[]}')]), authorization: schemes[name] },
+    ]);
   }
-  out.push(['two_headers_wrong_then_right', { body: json(VALID), authorization: null, extraHeaders: [['Authorization', 'Bearer sk-wrong'], ['Authorization', `Bearer ${KEY}`]] }]);
-  out.push(['two_headers_right_then_wrong', { body: json(VALID), authorization: null, extraHeaders: [['Authorization', `Bearer ${KEY}`], ['Authorization', 'Bearer sk-wrong']] }]);
+  out.push([
+    'two_headers_wrong_then_right',
+    {
+      body: json(VALID),
+      authorization: null,
+      extraHeaders: [
+        ['Authorization', 'Bearer sk-wrong'],
+        ['Authorization', `Bearer ${KEY}`],
+      ],
+    },
+  ]);
+  out.push([
+    'two_headers_right_then_wrong',
+    {
+      body: json(VALID),
+      authorization: null,
+      extraHeaders: [
+        ['Authorization', `Bearer ${KEY}`],
+        ['Authorization', 'Bearer sk-wrong'],
+      ],
+    },
+  ]);
   return out;
 }
 
@@ -502,7 +568,14 @@ function mutations(count: number, seed = 18): [string, CaseInput][] {
   const bases = [
     VALID_TEXT,
     JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'héllo 😀' }], temperature: 0.5, stream: false }),
-    JSON.stringify({ model: 'echo', messages: [{ role: 'system', content: 's' }, { role: 'user', content: [{ type: 'text', text: 't' }] }], n: -12.5e-3 }),
+    JSON.stringify({
+      model: 'echo',
+      messages: [
+        { role: 'system', content: 's' },
+        { role: 'user', content: [{ type: 'text', text: 't' }] },
+      ],
+      n: -12.5e-3,
+    }),
   ];
   const out: [string, CaseInput][] = [];
   const seen = new Set<string>();

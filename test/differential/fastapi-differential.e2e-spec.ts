@@ -17,7 +17,13 @@ import { describeResult } from './report.js';
 const unavailable = referenceUnavailable();
 if (unavailable) console.warn(`FastAPI differential suite skipped: ${unavailable}`);
 
-const outcome = (status: number, body: string, media = 'application/json'): Outcome => ({ status, media, headers: {}, text: body, json: media === 'application/json' ? parseExact(body) : undefined });
+const outcome = (status: number, body: string, media = 'application/json'): Outcome => ({
+  status,
+  media,
+  headers: {},
+  text: body,
+  json: media === 'application/json' ? parseExact(body) : undefined,
+});
 
 describe('differential harness', () => {
   it('builds a deterministic corpus of several hundred cases with unique ids', () => {
@@ -34,7 +40,9 @@ describe('differential harness', () => {
     expect(same('1.0', '1')).toBe(false);
     expect(same('-0.0', '0.0')).toBe(false);
     expect(same('"1"', '1')).toBe(false);
-    expect(canonical(parseExact('[1e16, 100000.0, 1.5e-5, -0.0, 123456789012345678901234567890]'))).toBe('[1e+16,100000.0,1.5e-05,-0.0,123456789012345678901234567890]');
+    expect(canonical(parseExact('[1e16, 100000.0, 1.5e-5, -0.0, 123456789012345678901234567890]'))).toBe(
+      '[1e+16,100000.0,1.5e-05,-0.0,123456789012345678901234567890]',
+    );
     expect(canonical(parseExact('['.repeat(50_000) + ']'.repeat(50_000)))).toHaveLength(100_000);
   });
 
@@ -43,17 +51,28 @@ describe('differential harness', () => {
     expect(compareOutcomes(outcome(422, detail('1')), outcome(400, '{"detail":"x"}')).map((d) => d.aspect)).toEqual(['status']);
     expect(compareOutcomes(outcome(422, detail('1.0')), outcome(422, detail('1'))).map((d) => d.aspect)).toEqual(['detail']);
     expect(compareOutcomes(outcome(422, detail('1')), outcome(422, `{"error":{},${detail('1').slice(1)}`))).toEqual([]);
-    expect(compareOutcomes(outcome(200, '{"id":"a","usage":{"total_tokens":1}}'), outcome(200, '{"id":"b","usage":{}}')).map((d) => d.fastapi)).toEqual(['$.usage.total_tokens:int']);
+    expect(compareOutcomes(outcome(200, '{"id":"a","usage":{"total_tokens":1}}'), outcome(200, '{"id":"b","usage":{}}')).map((d) => d.fastapi)).toEqual([
+      '$.usage.total_tokens:int',
+    ]);
     expect(compareOutcomes(outcome(200, '{"id":"a"}'), outcome(200, '{"id":"b","extra":1}'))).toEqual([]);
     expect(compareOutcomes(outcome(200, '{}'), outcome(200, 'data: {}', 'text/event-stream')).map((d) => d.aspect)).toEqual(['media']);
   });
 
   it('writes a request exactly as given, chunked when asked', () => {
-    const bytes = requestBytes({ method: 'POST', target: '/p', headers: [['Content-Type', ''], ['X', 'a  b']], body: Buffer.from('héllo'), chunks: [2] });
+    const bytes = requestBytes({
+      method: 'POST',
+      target: '/p',
+      headers: [
+        ['Content-Type', ''],
+        ['X', 'a  b'],
+      ],
+      body: Buffer.from('héllo'),
+      chunks: [2],
+    });
     expect(bytes.toString('latin1')).toBe('POST /p HTTP/1.1\r\nContent-Type: \r\nX: a  b\r\n\r\n2\r\nh\xc3\r\n4\r\n\xa9llo\r\n0\r\n\r\n');
   });
 
-  it('finds JSON\'s non-finite literals outside strings only', () => {
+  it("finds JSON's non-finite literals outside strings only", () => {
     expect(['{"n":NaN}', '[-Infinity]', 'Infinity'].map(hasNonFiniteLiteral)).toEqual([true, true, true]);
     expect(['{"n":"NaN"}', '{"a\\"NaN":1}', '{"n":xNaN}', '{"n":nan}'].map(hasNonFiniteLiteral)).toEqual([false, false, false, false]);
   });
@@ -73,7 +92,14 @@ describe('differential harness', () => {
     service = await startApp({ API_KEYS: KEY });
     results = await runCorpus(cases, reference.port, Number(new URL(service.url).port));
     if (process.env.DIFFERENTIAL_REPORT) {
-      const rows = results.map((r) => ({ id: r.case.id, kept: keptReasonFor(r)?.id ?? null, differences: r.differences, described: r.differences.length ? describeResult(r) : undefined, fastapi: { ...r.fastapi, json: undefined }, ours: { ...r.ours, json: undefined } }));
+      const rows = results.map((r) => ({
+        id: r.case.id,
+        kept: keptReasonFor(r)?.id ?? null,
+        differences: r.differences,
+        described: r.differences.length ? describeResult(r) : undefined,
+        fastapi: { ...r.fastapi, json: undefined },
+        ours: { ...r.ours, json: undefined },
+      }));
       writeFileSync(process.env.DIFFERENTIAL_REPORT, JSON.stringify({ versions: reference.versions, cases: cases.length, rows }, null, 1));
     }
   }, 300_000);
@@ -88,19 +114,23 @@ describe('differential harness', () => {
     expect({ fastapi: minor(fastapi), pydantic: minor(pydantic), python: minor(py) }).toEqual({ fastapi: '0.162', pydantic: '2.14', python: '3.14' });
   });
 
-  it('writes floats as Python\'s repr does (generated doubles, checked by the reference\'s Python)', () => {
+  it("writes floats as Python's repr does (generated doubles, checked by the reference's Python)", () => {
     const words = new Uint32Array(4000);
     let seed = 18;
     for (let i = 0; i < words.length; i++) words[i] = seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     const view = new DataView(words.buffer);
     const doubles = Array.from({ length: words.length / 2 }, (_, i) => view.getFloat64(i * 8)).filter(Number.isFinite);
     doubles.push(0, -0, 1, 1e15, 1e16, 9999999999999998, 1e-4, 1e-5, 0.00012, 5e-324, 1.7976931348623157e308, 123.456, 2 ** 53 + 2);
-    const hex = doubles.map((d) => { const b = Buffer.alloc(8); b.writeDoubleBE(d); return b.toString('hex'); });
+    const hex = doubles.map((d) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleBE(d);
+      return b.toString('hex');
+    });
     const printed = python('import struct, sys\nfor h in sys.stdin.read().split(): print(repr(struct.unpack(">d", bytes.fromhex(h))[0]))', hex.join('\n'));
     expect(doubles.map(pythonFloatRepr)).toEqual(printed.trim().split('\n'));
   });
 
-  it('reads a body\'s encoding as Python\'s json.detect_encoding does (every body of the corpus)', () => {
+  it("reads a body's encoding as Python's json.detect_encoding does (every body of the corpus)", () => {
     const heads = cases.map((c) => c.body.subarray(0, 4).toString('hex'));
     const printed = python('import json, sys\nfor h in sys.stdin.read().split("\\n"): print(json.detect_encoding(bytes.fromhex(h)))', heads.join('\n'));
     expect(cases.map((c) => pythonJsonEncoding(c.body))).toEqual(printed.trim().split('\n'));
@@ -108,7 +138,9 @@ describe('differential harness', () => {
 
   it('answers every case as FastAPI does, apart from the kept differences', () => {
     const unexpected = results.filter((r) => r.differences.length && !keptReasonFor(r));
-    expect(`${unexpected.length} of ${results.length} cases differ unexpectedly\n\n${unexpected.map(describeResult).join('\n\n')}`).toBe(`0 of ${results.length} cases differ unexpectedly\n\n`);
+    expect(`${unexpected.length} of ${results.length} cases differ unexpectedly\n\n${unexpected.map(describeResult).join('\n\n')}`).toBe(
+      `0 of ${results.length} cases differ unexpectedly\n\n`,
+    );
   });
 
   it('lists no kept difference that no longer occurs', () => {

@@ -45,8 +45,25 @@ export async function startReference(apiKey: string, root = ORACLE_ROOT): Promis
   copyFileSync(join(REFERENCE_DIR, 'app.py'), join(root, APP_DIR, 'app.py'));
   const child: ChildProcess = spawn(
     'chroot',
-    [root, '/usr/bin/env', '-i', 'PATH=/usr/bin:/bin', 'PYTHONDONTWRITEBYTECODE=1', `ORACLE_API_KEY=${apiKey}`,
-      '/usr/bin/python3', '-m', 'uvicorn', 'app:app', '--app-dir', APP_DIR, '--host', '127.0.0.1', '--port', '0', '--no-access-log'],
+    [
+      root,
+      '/usr/bin/env',
+      '-i',
+      'PATH=/usr/bin:/bin',
+      'PYTHONDONTWRITEBYTECODE=1',
+      `ORACLE_API_KEY=${apiKey}`,
+      '/usr/bin/python3',
+      '-m',
+      'uvicorn',
+      'app:app',
+      '--app-dir',
+      APP_DIR,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--no-access-log',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

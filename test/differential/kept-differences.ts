@@ -54,17 +54,20 @@ export function hasNonFiniteLiteral(text: string): boolean {
 export const KEPT_DIFFERENCES: KeptDifference[] = [
   {
     id: 'fastapi-500',
-    reason: 'FastAPI itself answers 500 (a float out of range or NaN to echo, a lone surrogate, an input nested too deep to encode, bytes it cannot decode for the 422 body): the service answers what the request deserves instead.',
+    reason:
+      'FastAPI itself answers 500 (a float out of range or NaN to echo, a lone surrogate, an input nested too deep to encode, bytes it cannot decode for the 422 body): the service answers what the request deserves instead.',
     covers: (r) => r.fastapi.status === 500,
   },
   {
     id: 'auth-401-detail',
-    reason: 'A refused key is 401 with WWW-Authenticate: Bearer on both; the service writes its own detail text (FastAPI: "Not authenticated" or the app\'s "Invalid API key") and OpenAI\'s error object.',
+    reason:
+      'A refused key is 401 with WWW-Authenticate: Bearer on both; the service writes its own detail text (FastAPI: "Not authenticated" or the app\'s "Invalid API key") and OpenAI\'s error object.',
     covers: (r) => r.fastapi.status === 401 && r.ours.status === 401 && only(r, 'detail'),
   },
   {
     id: 'auth-before-body',
-    reason: 'Proposed, not in the issue\'s list: the service authenticates from the headers before it reads the body (a 401 costs no body read), so a key FastAPI refuses is 401 even when the body would fail to parse; FastAPI reads and parses the body before its dependencies and answers 400/422 first.',
+    reason:
+      "Proposed, not in the issue's list: the service authenticates from the headers before it reads the body (a 401 costs no body read), so a key FastAPI refuses is 401 even when the body would fail to parse; FastAPI reads and parses the body before its dependencies and answers 400/422 first.",
     covers: (r) => r.ours.status === 401 && [400, 422].includes(r.fastapi.status) && !fastapiAcceptsKey(r.case),
   },
   {
@@ -79,12 +82,13 @@ export const KEPT_DIFFERENCES: KeptDifference[] = [
   },
   {
     id: 'non-finite-literals',
-    reason: 'NaN, Infinity and -Infinity are not JSON (RFC 8259): the service refuses them as json_invalid; Python\'s json reads them as floats.',
+    reason: "NaN, Infinity and -Infinity are not JSON (RFC 8259): the service refuses them as json_invalid; Python's json reads them as floats.",
     covers: (r) => oursJsonInvalid(r) && hasNonFiniteLiteral(r.case.body.toString('latin1')),
   },
   {
     id: 'utf16-utf32-bodies',
-    reason: 'JSON exchanged between systems is UTF-8 (RFC 8259): UTF-16 and UTF-32 bodies are refused, as json_invalid, or as 400 when they are not even UTF-8; Python\'s json detects and decodes them.',
+    reason:
+      "JSON exchanged between systems is UTF-8 (RFC 8259): UTF-16 and UTF-32 bodies are refused, as json_invalid, or as 400 when they are not even UTF-8; Python's json detects and decodes them.",
     covers: (r) => (oursJsonInvalid(r) || r.ours.status === 400) && /^utf-(16|32)/.test(pythonJsonEncoding(r.case.body)),
   },
   {
@@ -93,7 +97,16 @@ export const KEPT_DIFFERENCES: KeptDifference[] = [
     covers: (r) => {
       const theirs = detailArray(r.fastapi.json);
       const mine = detailArray(r.ours.json);
-      return r.fastapi.status === 422 && r.ours.status === 422 && only(r, 'detail') && !!theirs && !!mine && theirs.length > 100 && mine.length === 100 && JSON.stringify(theirs.slice(0, 100)) === JSON.stringify(mine);
+      return (
+        r.fastapi.status === 422 &&
+        r.ours.status === 422 &&
+        only(r, 'detail') &&
+        !!theirs &&
+        !!mine &&
+        theirs.length > 100 &&
+        mine.length === 100 &&
+        JSON.stringify(theirs.slice(0, 100)) === JSON.stringify(mine)
+      );
     },
   },
   {
@@ -103,12 +116,17 @@ export const KEPT_DIFFERENCES: KeptDifference[] = [
   },
   {
     id: 'stream-honoured-and-validated',
-    reason: 'stream and stream_options are part of the service\'s contract: "stream": true answers text/event-stream, and a stream that is not a boolean or stream_options that is not an object is 422 (bool_type / dict_type); the reference ignores both as extra fields.',
+    reason:
+      'stream and stream_options are part of the service\'s contract: "stream": true answers text/event-stream, and a stream that is not a boolean or stream_options that is not an object is 422 (bool_type / dict_type); the reference ignores both as extra fields.',
     covers: (r) => {
       if (r.fastapi.status !== 200) return false;
       if (r.ours.status === 200) return only(r, 'media') && r.ours.media === 'text/event-stream';
       const detail = detailArray(r.ours.json);
-      return r.ours.status === 422 && !!detail && detail.every((d) => Array.isArray(d.loc) && d.loc.length === 2 && d.loc[0] === 'body' && ['stream', 'stream_options'].includes(d.loc[1] as string));
+      return (
+        r.ours.status === 422 &&
+        !!detail &&
+        detail.every((d) => Array.isArray(d.loc) && d.loc.length === 2 && d.loc[0] === 'body' && ['stream', 'stream_options'].includes(d.loc[1] as string))
+      );
     },
   },
 ];

@@ -33,7 +33,8 @@ export function showBytes(bytes: Buffer, max = 240): string {
   return i < bytes.length ? `${out}… (${bytes.length} bytes)` : out;
 }
 
-const answer = (o: Outcome, max = 400) => `${o.status} ${o.media || '(no content-type)'} ${o.text.length > max ? `${o.text.slice(0, max)}… (${o.text.length} chars)` : o.text}`;
+const answer = (o: Outcome, max = 400) =>
+  `${o.status} ${o.media || '(no content-type)'} ${o.text.length > max ? `${o.text.slice(0, max)}… (${o.text.length} chars)` : o.text}`;
 
 /** One line per difference, enough to reproduce it: the request, then both answers. */
 export function describeResult(r: CaseResult): string {

@@ -20,7 +20,13 @@ export interface AnthropicMessage {
   content: Block[];
   stop_reason: string;
   stop_sequence: string | null;
-  usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number; output_tokens_details?: { thinking_tokens: number } };
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_creation_input_tokens?: number;
+    cache_read_input_tokens?: number;
+    output_tokens_details?: { thinking_tokens: number };
+  };
 }
 
 export interface SseEvent {
@@ -75,7 +81,12 @@ export class AnthropicMock {
   }
 }
 
-export function message(model: string, content: Block[], stopReason = 'end_turn', usage: AnthropicMessage['usage'] = { input_tokens: 12, output_tokens: 7 }): AnthropicMessage {
+export function message(
+  model: string,
+  content: Block[],
+  stopReason = 'end_turn',
+  usage: AnthropicMessage['usage'] = { input_tokens: 12, output_tokens: 7 },
+): AnthropicMessage {
   return { id: 'msg_01MockAbCdEfGhIjKlMnOpQr', type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage };
 }
 
@@ -100,9 +111,18 @@ function blockEvents(block: Block): { opened: Record<string, unknown>; deltas: R
     case 'text':
       return { opened: { type: 'text', text: '' }, deltas: pieces(block.text, 5).map((text) => ({ type: 'text_delta', text })) };
     case 'tool_use':
-      return { opened: { ...block, input: {} }, deltas: ['', ...pieces(JSON.stringify(block.input), 7)].map((partial_json) => ({ type: 'input_json_delta', partial_json })) };
+      return {
+        opened: { ...block, input: {} },
+        deltas: ['', ...pieces(JSON.stringify(block.input), 7)].map((partial_json) => ({ type: 'input_json_delta', partial_json })),
+      };
     case 'thinking':
-      return { opened: { type: 'thinking', thinking: '', signature: '' }, deltas: [...pieces(block.thinking, 9).map((thinking) => ({ type: 'thinking_delta', thinking })), { type: 'signature_delta', signature: block.signature }] };
+      return {
+        opened: { type: 'thinking', thinking: '', signature: '' },
+        deltas: [
+          ...pieces(block.thinking, 9).map((thinking) => ({ type: 'thinking_delta', thinking })),
+          { type: 'signature_delta', signature: block.signature },
+        ],
+      };
     case 'redacted_thinking':
       return { opened: block, deltas: [] };
   }
@@ -111,7 +131,13 @@ function blockEvents(block: Block): { opened: Record<string, unknown>; deltas: R
 /** The documented event sequence that streams `msg`: text, thinking and tool input JSON cut into small deltas; message_delta's usage is cumulative, as Anthropic's is. */
 export function messageEvents(msg: AnthropicMessage): SseEvent[] {
   const { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens, output_tokens_details } = msg.usage;
-  const start = { ...msg, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens: 1 } };
+  const start = {
+    ...msg,
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
+    usage: { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens: 1 },
+  };
   const events: SseEvent[] = [{ event: 'message_start', data: { type: 'message_start', message: start } }];
   msg.content.forEach((block, index) => {
     const { opened, deltas } = blockEvents(block);
@@ -151,7 +177,8 @@ export function thinkingProblem(body: { thinking?: { type?: string }; messages: 
   const blocks = (turn: Turn | undefined) => (Array.isArray(turn?.content) ? turn.content : []);
   for (const [i, turn] of body.messages.entries()) {
     for (const [j, block] of blocks(turn).entries()) {
-      if (block.type === 'thinking' && signed.get(block.signature ?? '') !== block.thinking) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      if (block.type === 'thinking' && signed.get(block.signature ?? '') !== block.thinking)
+        return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
     }
   }
   const thinking = body.thinking?.type === 'enabled' || body.thinking?.type === 'adaptive';

@@ -7,7 +7,15 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+];
 
 export interface BrowserSession {
   page: Page;
@@ -38,7 +46,9 @@ export async function launchChromium(): Promise<BrowserSession> {
   }
   context.setDefaultTimeout(10_000);
   // Injected over CDP, so the page's own CSP does not stop it.
-  await context.addInitScript({ content: `document.addEventListener('securitypolicyviolation', (e) => console.error('${CSP_MARK} ' + e.effectiveDirective + ' ' + (e.blockedURI || e.sample)));` });
+  await context.addInitScript({
+    content: `document.addEventListener('securitypolicyviolation', (e) => console.error('${CSP_MARK} ' + e.effectiveDirective + ' ' + (e.blockedURI || e.sample)));`,
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   const cspViolations: string[] = [];
   page.on('console', (m) => {

@@ -37,7 +37,16 @@ export class MockUpstream {
           json = undefined;
         }
         let markClosed!: () => void;
-        const rec: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, remotePort: req.socket.remotePort, body, json, finished: false, closed: new Promise((r) => (markClosed = r)) };
+        const rec: RecordedRequest = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          remotePort: req.socket.remotePort,
+          body,
+          json,
+          finished: false,
+          closed: new Promise((r) => (markClosed = r)),
+        };
         res.on('close', () => {
           rec.closedAt = Date.now();
           rec.finished = res.writableFinished;
@@ -95,7 +104,13 @@ export function completion(model: string, content: string) {
 }
 
 export function chunk(model: string, delta: Record<string, unknown>, finish: string | null = null) {
-  return { id: 'chatcmpl-up', object: 'chat.completion.chunk', created: 1700000000, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] };
+  return {
+    id: 'chatcmpl-up',
+    object: 'chat.completion.chunk',
+    created: 1700000000,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -61,9 +61,14 @@ export class MockVllm extends MockUpstream {
     }
     if (req.url === '/v1/chat/completions') {
       const model = req.json.model;
-      if (model !== this.baseModel && (!this.loaded.has(model) || this.broken.has(model))) return vllmError(404, `The model \`${model}\` does not exist.`, 'NotFoundError');
+      if (model !== this.baseModel && (!this.loaded.has(model) || this.broken.has(model)))
+        return vllmError(404, `The model \`${model}\` does not exist.`, 'NotFoundError');
       if (!req.json.stream) return reply(res, 200, completion(model, `answer from ${model}`));
-      return streamFrames(res, [chunk(model, { role: 'assistant', content: '' }), chunk(model, { content: `answer from ${model}` }), chunk(model, {}, 'stop')], { gapMs: this.streamGapMs });
+      return streamFrames(
+        res,
+        [chunk(model, { role: 'assistant', content: '' }), chunk(model, { content: `answer from ${model}` }), chunk(model, {}, 'stop')],
+        { gapMs: this.streamGapMs },
+      );
     }
     if (req.url === '/v1/models') return reply(res, 200, { object: 'list', data: [{ id: this.baseModel, object: 'model' }] });
     reply(res, 404, { detail: 'Not Found' });

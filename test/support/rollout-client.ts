@@ -190,7 +190,10 @@ function gatherStream(chunks: any[], matchBy: 'position' | 'index'): Gathered {
         acc = choices![position];
         if (!acc) return; // zip() stops at the shorter list
         if (acc.index !== cc.index) {
-          throw new RolloutCheckError('stream-choice-position', `chunk choice at position ${position} has index ${cc.index}; ART's reader would merge it into choice ${acc.index}`);
+          throw new RolloutCheckError(
+            'stream-choice-position',
+            `chunk choice at position ${position} has index ${cc.index}; ART's reader would merge it into choice ${acc.index}`,
+          );
         }
       }
       if (cc.token_ids?.length) acc!.tokenIds = [...(acc!.tokenIds ?? []), ...cc.token_ids];
@@ -210,14 +213,25 @@ function check(g: Gathered, requirePromptTokenIds: boolean): Omit<Trajectory, 'h
     const where = `choice ${c.index}`;
     if (!c.logprobs) throw new RolloutCheckError('logprobs-missing', `${where} has no logprobs; ART leaves it out of training`);
     // Beyond ART: OpenAI's type declares top_logprobs a list, and issue #19 promises it is never null.
-    if (c.logprobs.some((e) => !Array.isArray(e?.top_logprobs))) throw new RolloutCheckError('top-logprobs-null', `${where} has a logprobs entry whose top_logprobs is not a list`);
-    const fromTokens = c.logprobs.every((e) => typeof e?.token === 'string' && /^token_id:\d+$/.test(e.token)) ? c.logprobs.map((e) => Number(e.token.slice(9))) : null;
+    if (c.logprobs.some((e) => !Array.isArray(e?.top_logprobs)))
+      throw new RolloutCheckError('top-logprobs-null', `${where} has a logprobs entry whose top_logprobs is not a list`);
+    const fromTokens = c.logprobs.every((e) => typeof e?.token === 'string' && /^token_id:\d+$/.test(e.token))
+      ? c.logprobs.map((e) => Number(e.token.slice(9)))
+      : null;
     const ids = c.tokenIds ?? fromTokens;
     if (!ids) throw new RolloutCheckError('token-ids-missing', `${where} has neither token_ids nor logprobs tokens written token_id:<id>`);
     // Beyond ART: when both sources are there they must name the same tokens.
-    if (c.tokenIds && fromTokens && fromTokens.join() !== c.tokenIds.join()) throw new RolloutCheckError('token-ids-disagree', `${where}: token_ids ${c.tokenIds} but logprobs say ${fromTokens}`);
+    if (c.tokenIds && fromTokens && fromTokens.join() !== c.tokenIds.join())
+      throw new RolloutCheckError('token-ids-disagree', `${where}: token_ids ${c.tokenIds} but logprobs say ${fromTokens}`);
     if (c.logprobs.length !== ids.length) throw new RolloutCheckError('logprobs-length', `${where}: ${c.logprobs.length} logprobs for ${ids.length} token ids`);
-    return { index: c.index, content: c.content, finishReason: c.finishReason, tokenIds: ids, logprobs: c.logprobs.map((e) => e.logprob), tokenIdsFrom: c.tokenIds ? 'token_ids' : 'token_id:' };
+    return {
+      index: c.index,
+      content: c.content,
+      finishReason: c.finishReason,
+      tokenIds: ids,
+      logprobs: c.logprobs.map((e) => e.logprob),
+      tokenIdsFrom: c.tokenIds ? 'token_ids' : 'token_id:',
+    };
   });
   if (requirePromptTokenIds && !Array.isArray(g.promptTokenIds)) throw new RolloutCheckError('prompt-token-ids-missing', 'the reply has no prompt_token_ids');
   const total = g.usage?.completion_tokens;
@@ -225,7 +239,8 @@ function check(g: Gathered, requirePromptTokenIds: boolean): Omit<Trajectory, 'h
     if (!Number.isInteger(total) || total < 0) throw new RolloutCheckError('usage-invalid', `usage.completion_tokens is ${JSON.stringify(total)}`);
     const counts = choices.map((c) => c.tokenIds.length);
     const summed = counts.reduce((a, b) => a + b, 0);
-    if (summed !== total) throw new RolloutCheckError('usage-mismatch', `token counts ${JSON.stringify(counts)} sum to ${summed}, usage.completion_tokens is ${total}`);
+    if (summed !== total)
+      throw new RolloutCheckError('usage-mismatch', `token counts ${JSON.stringify(counts)} sum to ${summed}, usage.completion_tokens is ${total}`);
   }
   return { model: g.model, promptTokenIds: g.promptTokenIds, choices, usage: g.usage };
 }

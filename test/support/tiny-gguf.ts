@@ -24,8 +24,10 @@ export const CHATML_TEMPLATE =
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 const SPECIALS = ['<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>'];
-const WORDS = ('the and to of is in it you that for on with as are this be at or have from hello world yes no ' +
-  'he she we they not but all can will one out up what so if about who get which go me').split(' ');
+const WORDS = (
+  'the and to of is in it you that for on with as are this be at or have from hello world yes no ' +
+  'he she we they not but all can will one out up what so if about who get which go me'
+).split(' ');
 const T = { U32: 4, I32: 5, F32: 6, BOOL: 7, STR: 8, ARR: 9 } as const;
 type T = (typeof T)[keyof typeof T];
 const ALIGN = 32;
@@ -34,11 +36,11 @@ const ALIGN = 32;
 function vocabulary(): { tokens: string[]; types: number[] } {
   const tokens = [...SPECIALS];
   const types: number[] = [2, 3, 3, 3, 3];
-  for (let b = 0; b < 256; b++) tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`), types.push(6);
+  for (let b = 0; b < 256; b++) (tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`), types.push(6));
   const pieces = new Set<string>(['▁']);
   for (const c of 'abcdefghijklmnopqrstuvwxyz') pieces.add(c).add(`▁${c}`);
   for (const w of WORDS) for (let i = 2; i <= w.length; i++) pieces.add(`▁${w.slice(0, i)}`);
-  for (const p of pieces) tokens.push(p), types.push(1);
+  for (const p of pieces) (tokens.push(p), types.push(1));
   return { tokens, types };
 }
 
@@ -63,13 +65,39 @@ function mulberry32(seed: number): () => number {
 class Writer {
   private parts: Buffer[] = [];
   length = 0;
-  push(b: Buffer): void { this.parts.push(b); this.length += b.length; }
-  u32(v: number): void { const b = Buffer.alloc(4); b.writeUInt32LE(v); this.push(b); }
-  i32(v: number): void { const b = Buffer.alloc(4); b.writeInt32LE(v); this.push(b); }
-  u64(v: number): void { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); this.push(b); }
-  f32(v: number): void { const b = Buffer.alloc(4); b.writeFloatLE(v); this.push(b); }
-  str(s: string): void { const b = Buffer.from(s, 'utf8'); this.u64(b.length); this.push(b); }
-  pad(): void { const n = (ALIGN - (this.length % ALIGN)) % ALIGN; if (n) this.push(Buffer.alloc(n)); }
+  push(b: Buffer): void {
+    this.parts.push(b);
+    this.length += b.length;
+  }
+  u32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    this.push(b);
+  }
+  i32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    this.push(b);
+  }
+  u64(v: number): void {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    this.push(b);
+  }
+  f32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(v);
+    this.push(b);
+  }
+  str(s: string): void {
+    const b = Buffer.from(s, 'utf8');
+    this.u64(b.length);
+    this.push(b);
+  }
+  pad(): void {
+    const n = (ALIGN - (this.length % ALIGN)) % ALIGN;
+    if (n) this.push(Buffer.alloc(n));
+  }
   kv(key: string, type: T, value: number | string | boolean): void {
     this.str(key);
     this.u32(type);
@@ -85,7 +113,9 @@ class Writer {
     this.u64(values.length);
     for (const v of values) type === T.STR ? this.str(v as string) : type === T.I32 ? this.i32(v as number) : this.f32(v as number);
   }
-  concat(): Buffer { return Buffer.concat(this.parts, this.length); }
+  concat(): Buffer {
+    return Buffer.concat(this.parts, this.length);
+  }
 }
 
 /**
@@ -143,7 +173,11 @@ export async function writeTinyGguf(path: string, options: TinyGgufOptions = {})
   kv(`${arch}.rope.dimension_count`, T.U32, headDim);
   kv('tokenizer.ggml.model', T.STR, 'llama');
   arr('tokenizer.ggml.tokens', T.STR, tokens);
-  arr('tokenizer.ggml.scores', T.F32, tokens.map((t, i) => (types[i] === 1 ? -i : 0)));
+  arr(
+    'tokenizer.ggml.scores',
+    T.F32,
+    tokens.map((t, i) => (types[i] === 1 ? -i : 0)),
+  );
   arr('tokenizer.ggml.token_type', T.I32, types);
   kv('tokenizer.ggml.unknown_token_id', T.U32, 0);
   kv('tokenizer.ggml.bos_token_id', T.U32, 1);

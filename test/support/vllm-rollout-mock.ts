@@ -26,7 +26,28 @@ export const IM_START = 151644;
 /** The end-of-turn token, generated last when a choice stops (`finish_reason: "stop"`). */
 export const IM_END = 151645;
 const SPECIALS: Record<string, number> = { '<|endoftext|>': 151643, '<|im_start|>': IM_START, '<|im_end|>': IM_END };
-const WORDS = ['the', 'policy', 'answers', 'with', 'a', 'few', 'plain', 'words', 'about', 'reward', 'step', 'token', 'value', 'gradient', 'sample', 'batch', 'trained', 'checkpoint', 'rollout', 'model'];
+const WORDS = [
+  'the',
+  'policy',
+  'answers',
+  'with',
+  'a',
+  'few',
+  'plain',
+  'words',
+  'about',
+  'reward',
+  'step',
+  'token',
+  'value',
+  'gradient',
+  'sample',
+  'batch',
+  'trained',
+  'checkpoint',
+  'rollout',
+  'model',
+];
 const PIECE = /<\|[a-z_]+\|>|\n| ?(?:(?!<\|[a-z_]+\|>)\S)+|[^\S\n]/g;
 
 /** Words with their leading space, newlines and ChatML specials as tokens; ids fixed for the generation vocabulary, assigned on first sight for any other piece. */
@@ -181,28 +202,64 @@ export class VllmRolloutMock extends MockUpstream {
 
   private modelList() {
     const created = now();
-    const permission = () => [{ id: `modelperm-${uuid()}`, object: 'model_permission', created, allow_create_engine: false, allow_sampling: true, allow_logprobs: true, allow_search_indices: false, allow_view: true, allow_fine_tuning: false, organization: '*', group: null, is_blocking: false }];
-    const card = (id: string, root: string, parent: string | null, maxModelLen: number | null) => ({ id, object: 'model', created, owned_by: 'vllm', root, parent, max_model_len: maxModelLen, permission: permission() });
+    const permission = () => [
+      {
+        id: `modelperm-${uuid()}`,
+        object: 'model_permission',
+        created,
+        allow_create_engine: false,
+        allow_sampling: true,
+        allow_logprobs: true,
+        allow_search_indices: false,
+        allow_view: true,
+        allow_fine_tuning: false,
+        organization: '*',
+        group: null,
+        is_blocking: false,
+      },
+    ];
+    const card = (id: string, root: string, parent: string | null, maxModelLen: number | null) => ({
+      id,
+      object: 'model',
+      created,
+      owned_by: 'vllm',
+      root,
+      parent,
+      max_model_len: maxModelLen,
+      permission: permission(),
+    });
     return {
       object: 'list',
-      data: [card(this.baseModel, this.baseModel, null, this.options.maxModelLen), ...[...this.loaded].map(([name, path]) => card(name, path, this.baseModel, null))],
+      data: [
+        card(this.baseModel, this.baseModel, null, this.options.maxModelLen),
+        ...[...this.loaded].map(([name, path]) => card(name, path, this.baseModel, null)),
+      ],
     };
   }
 
   /** One operation at a time per adapter name, as vLLM's `lora_resolver_lock[lora_name]`. */
   private withLock<T>(name: string, run: () => Promise<T>): Promise<T> {
     const done = (this.locks.get(name) ?? Promise.resolve()).then(run, run);
-    this.locks.set(name, done.catch(() => undefined));
+    this.locks.set(
+      name,
+      done.catch(() => undefined),
+    );
     return done;
   }
 
   private load(body: any, res: ServerResponse): Promise<void> {
-    if (typeof body.lora_name !== 'string' || typeof body.lora_path !== 'string') return Promise.resolve(validationError(res, 'Field required', typeof body.lora_name !== 'string' ? 'lora_name' : 'lora_path'));
+    if (typeof body.lora_name !== 'string' || typeof body.lora_path !== 'string')
+      return Promise.resolve(validationError(res, 'Field required', typeof body.lora_name !== 'string' ? 'lora_name' : 'lora_path'));
     const { lora_name: name, lora_path: path } = body;
     return this.withLock(name, async () => {
       if (!name || !path) return vllmError(res, 400, "Both 'lora_name' and 'lora_path' must be provided.", 'InvalidUserInput');
       if (!body.load_inplace && this.loaded.has(name)) {
-        return vllmError(res, 400, `The lora adapter '${name}' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.`, 'InvalidUserInput');
+        return vllmError(
+          res,
+          400,
+          `The lora adapter '${name}' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.`,
+          'InvalidUserInput',
+        );
       }
       await sleep(this.loadDelayMs);
       if (!this.pathExists(path)) return vllmError(res, 404, `Loading lora ${name} failed: No adapter found for ${path}`, 'NotFoundError');
@@ -228,10 +285,13 @@ export class VllmRolloutMock extends MockUpstream {
     const body = req.json;
     if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) return validationError(res, 'Field required', 'messages');
     // ChatCompletionRequest's model_validator(mode="before") checks run before the model is looked up.
-    if (pyTruthy(body.stream_options) && !pyTruthy(body.stream)) return validationError(res, 'Value error, Stream options can only be defined when `stream=True`.', 'stream_options');
+    if (pyTruthy(body.stream_options) && !pyTruthy(body.stream))
+      return validationError(res, 'Value error, Stream options can only be defined when `stream=True`.', 'stream_options');
     const top = body.top_logprobs;
-    if (typeof top === 'number' && top < 0 && top !== -1) return validationError(res, 'Value error, `top_logprobs` must be a positive value or -1.', 'top_logprobs');
-    if (typeof top === 'number' && (top === -1 || top > 0) && !body.logprobs) return validationError(res, 'Value error, when using `top_logprobs`, `logprobs` must be set to true.', 'top_logprobs');
+    if (typeof top === 'number' && top < 0 && top !== -1)
+      return validationError(res, 'Value error, `top_logprobs` must be a positive value or -1.', 'top_logprobs');
+    if (typeof top === 'number' && (top === -1 || top > 0) && !body.logprobs)
+      return validationError(res, 'Value error, when using `top_logprobs`, `logprobs` must be set to true.', 'top_logprobs');
     const model: string = body.model ?? this.baseModel;
     if (model !== this.baseModel && !this.loaded.has(model)) return vllmError(res, 404, `The model \`${model}\` does not exist.`, 'NotFoundError', 'model');
 
@@ -260,7 +320,10 @@ export class VllmRolloutMock extends MockUpstream {
       const logprob = -round4(0.01 + rand() * 1.5);
       const others = WORDS.map((w) => (piece.startsWith(' ') ? ` ${w}` : w)).filter((p) => p !== piece);
       const start = Math.floor(rand() * others.length);
-      const ranked = [{ id, logprob }, ...[0, 1, 2, 3, 4].map((k) => ({ id: this.tokenizer.id(others[(start + k) % others.length]), logprob: round4(logprob - 0.5 * (k + 1)) }))];
+      const ranked = [
+        { id, logprob },
+        ...[0, 1, 2, 3, 4].map((k) => ({ id: this.tokenizer.id(others[(start + k) % others.length]), logprob: round4(logprob - 0.5 * (k + 1)) })),
+      ];
       return { id, text, logprob, ranked };
     };
     const steps = Array.from({ length: words }, (_, w) => {
@@ -280,7 +343,11 @@ export class VllmRolloutMock extends MockUpstream {
         token: name(s.id),
         logprob: s.logprob,
         bytes: bytes(this.tokenizer.piece(s.id)),
-        top_logprobs: (ask.top === -1 ? s.ranked : s.ranked.slice(0, ask.top)).map((r) => ({ token: name(r.id), logprob: r.logprob, bytes: bytes(name(r.id)) })),
+        top_logprobs: (ask.top === -1 ? s.ranked : s.ranked.slice(0, ask.top)).map((r) => ({
+          token: name(r.id),
+          logprob: r.logprob,
+          bytes: bytes(name(r.id)),
+        })),
       })),
     };
   }
@@ -298,7 +365,16 @@ export class VllmRolloutMock extends MockUpstream {
       model,
       choices: generated.map((g, index) => ({
         index,
-        message: { role: 'assistant', content: g.steps.map((s) => s.text).join(''), refusal: null, annotations: null, audio: null, function_call: null, tool_calls: [], reasoning: null },
+        message: {
+          role: 'assistant',
+          content: g.steps.map((s) => s.text).join(''),
+          refusal: null,
+          annotations: null,
+          audio: null,
+          function_call: null,
+          tool_calls: [],
+          reasoning: null,
+        },
         logprobs: this.logprobs(g.steps, ask),
         finish_reason: g.finish,
         stop_reason: null,

@@ -16,14 +16,19 @@ export class ChatCompletionRequestDto {
     title: 'Messages',
     type: 'array',
     items: { type: 'object', additionalProperties: true },
-    description: 'The conversation so far: objects with `role` (`system`, `developer`, `user`, `assistant`, `tool`) and `content` (a string or an array of content parts).',
+    description:
+      'The conversation so far: objects with `role` (`system`, `developer`, `user`, `assistant`, `tool`) and `content` (a string or an array of content parts).',
     example: [{ role: 'user', content: 'Hello from the docs' }],
   })
   @IsArray()
   @IsObject({ each: true })
   messages: Record<string, unknown>[];
 
-  @ApiPropertyOptional({ type: 'boolean', description: 'Stream the reply as server-sent events (`text/event-stream`) of `chat.completion.chunk` objects, ended by `data: [DONE]`.', default: false })
+  @ApiPropertyOptional({
+    type: 'boolean',
+    description: 'Stream the reply as server-sent events (`text/event-stream`) of `chat.completion.chunk` objects, ended by `data: [DONE]`.',
+    default: false,
+  })
   @IsOptional()
   @IsBoolean()
   stream?: boolean | null;
@@ -50,16 +55,26 @@ export class ChatCompletionRequestDto {
   @ApiPropertyOptional({ type: 'number', description: 'Nucleus sampling: the probability mass to sample from.' })
   top_p?: number;
 
-  @ApiPropertyOptional({ description: 'Up to 4 sequences where generation stops: a string or an array of strings.', oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] })
+  @ApiPropertyOptional({
+    description: 'Up to 4 sequences where generation stops: a string or an array of strings.',
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+  })
   stop?: string | string[];
 
   @ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Tools (functions) the model may call.' })
   tools?: Record<string, unknown>[];
 
-  @ApiPropertyOptional({ description: '`none`, `auto`, `required`, or a named tool to call.', oneOf: [{ type: 'string' }, { type: 'object', additionalProperties: true }] })
+  @ApiPropertyOptional({
+    description: '`none`, `auto`, `required`, or a named tool to call.',
+    oneOf: [{ type: 'string' }, { type: 'object', additionalProperties: true }],
+  })
   tool_choice?: unknown;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: '`{"type":"json_object"}` or `{"type":"json_schema","json_schema":{…}}` to constrain the reply to JSON.' })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: '`{"type":"json_object"}` or `{"type":"json_schema","json_schema":{…}}` to constrain the reply to JSON.',
+  })
   response_format?: Record<string, unknown>;
 }
 

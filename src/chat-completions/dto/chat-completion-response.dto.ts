@@ -21,7 +21,12 @@ export class ChatChoiceDto {
 /** An OpenAI `chat.completion` object. */
 @OpenApiSchema({ name: 'ChatCompletionResponse', title: 'ChatCompletionResponse', additionalProperties: true })
 export class ChatCompletionResponseDto {
-  @ApiProperty({ title: 'Choices', type: () => [ChatChoiceDto], required: false, description: 'The generated choices (one unless the request asked for more).' })
+  @ApiProperty({
+    title: 'Choices',
+    type: () => [ChatChoiceDto],
+    required: false,
+    description: 'The generated choices (one unless the request asked for more).',
+  })
   choices?: ChatChoiceDto[];
 
   @ApiPropertyOptional({ type: 'string', description: 'A unique id of this completion.', example: 'chatcmpl-abc123' })
@@ -72,7 +77,14 @@ export const CHAT_COMPLETION_STREAM_EXAMPLE = [
   chunk({ role: 'assistant', content: '' }, null),
   ...['Hello', ' from', ' the', ' docs'].map((content) => chunk({ content }, null)),
   chunk({}, 'stop'),
-  JSON.stringify({ id: 'chatcmpl-Goy7OMTq7npxAFeClLt5goKQ', object: 'chat.completion.chunk', created: 1767225600, model: 'echo', choices: [], usage: { prompt_tokens: 4, completion_tokens: 4, total_tokens: 8 } }),
+  JSON.stringify({
+    id: 'chatcmpl-Goy7OMTq7npxAFeClLt5goKQ',
+    object: 'chat.completion.chunk',
+    created: 1767225600,
+    model: 'echo',
+    choices: [],
+    usage: { prompt_tokens: 4, completion_tokens: 4, total_tokens: 8 },
+  }),
   '[DONE]',
 ]
   .map((data) => `data: ${data}\n\n`)

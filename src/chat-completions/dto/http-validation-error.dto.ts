@@ -5,13 +5,23 @@ import { ErrorObjectDto } from './error-response.dto.js';
 /** One validation failure, as pydantic v2 reports it. */
 @OpenApiSchema({ name: 'ValidationError', title: 'ValidationError', untyped: ['input'] })
 export class ValidationErrorDto {
-  @ApiProperty({ title: 'Location', type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'integer' }] }, description: 'Where: `["body", "messages", 0]`.' })
+  @ApiProperty({
+    title: 'Location',
+    type: 'array',
+    items: { anyOf: [{ type: 'string' }, { type: 'integer' }] },
+    description: 'Where: `["body", "messages", 0]`.',
+  })
   loc: (string | number)[];
 
   @ApiProperty({ title: 'Message', type: 'string', description: 'What is wrong, in words.', example: 'Field required' })
   msg: string;
 
-  @ApiProperty({ title: 'Error Type', type: 'string', description: "pydantic's error type: `missing`, `string_type`, `list_type`, `json_invalid`…", example: 'missing' })
+  @ApiProperty({
+    title: 'Error Type',
+    type: 'string',
+    description: "pydantic's error type: `missing`, `string_type`, `list_type`, `json_invalid`…",
+    example: 'missing',
+  })
   type: string;
 
   @ApiPropertyOptional({ title: 'Input', description: 'The offending input.' })

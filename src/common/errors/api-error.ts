@@ -57,7 +57,12 @@ export class PermissionError extends ApiError {
 
 export class UnknownModelError extends ApiError {
   constructor(model: string, hint?: string) {
-    super({ status: 404, message: `The model '${model}' does not exist or you do not have access to it.${hint ? ` ${hint}` : ''}`, code: ERROR_CODES.modelNotFound, param: 'model' });
+    super({
+      status: 404,
+      message: `The model '${model}' does not exist or you do not have access to it.${hint ? ` ${hint}` : ''}`,
+      code: ERROR_CODES.modelNotFound,
+      param: 'model',
+    });
   }
 }
 

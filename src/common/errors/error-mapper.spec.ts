@@ -27,8 +27,15 @@ describe('toErrorResponse', () => {
       param: 'messages[0].content[2].text',
       code: 'string_type',
     });
-    const json = toErrorResponse(new RequestValidationError([{ type: 'json_invalid', loc: ['body', 12], msg: 'JSON decode error', input: {}, ctx: { error: "Expecting ',' delimiter" } }]));
-    expect(json.body.error).toEqual({ message: "body: JSON decode error at character 12: Expecting ',' delimiter", type: 'invalid_request_error', param: null, code: 'json_invalid' });
+    const json = toErrorResponse(
+      new RequestValidationError([{ type: 'json_invalid', loc: ['body', 12], msg: 'JSON decode error', input: {}, ctx: { error: "Expecting ',' delimiter" } }]),
+    );
+    expect(json.body.error).toEqual({
+      message: "body: JSON decode error at character 12: Expecting ',' delimiter",
+      type: 'invalid_request_error',
+      param: null,
+      code: 'json_invalid',
+    });
   });
 
   it('gives every other error both detail and an OpenAI error object', () => {

@@ -116,7 +116,11 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   }
   const fw = err as FrameworkError | null;
   if (fw && typeof fw.statusCode === 'number' && fw.statusCode >= 400 && fw.statusCode < 500) {
-    return { status: fw.statusCode, headers: {}, body: errorBody(fw.statusCode, fw.message ?? 'Bad request', undefined, CODE_BY_STATUS[fw.statusCode] ?? null) };
+    return {
+      status: fw.statusCode,
+      headers: {},
+      body: errorBody(fw.statusCode, fw.message ?? 'Bad request', undefined, CODE_BY_STATUS[fw.statusCode] ?? null),
+    };
   }
   return { status: 500, headers: {}, body: errorBody(500, 'Internal server error', 'server_error', ERROR_CODES.internalError) };
 }

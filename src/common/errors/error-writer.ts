@@ -67,7 +67,10 @@ function safeStringify(body: Record<string, unknown>, status: number): string {
     try {
       return JSON.stringify({ ...body, detail });
     } catch {
-      return JSON.stringify({ detail: 'Request could not be processed', error: { message: 'Request could not be processed', type: 'invalid_request_error', param: null, code: String(status) } });
+      return JSON.stringify({
+        detail: 'Request could not be processed',
+        error: { message: 'Request could not be processed', type: 'invalid_request_error', param: null, code: String(status) },
+      });
     }
   }
 }

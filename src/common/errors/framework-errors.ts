@@ -14,11 +14,16 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): v
   const message = status === 431 ? 'Request headers are too large.' : status === 408 ? 'The request did not arrive in time.' : 'Malformed HTTP request.';
   const code = status === 431 ? ERROR_CODES.headersTooLarge : status === 408 ? ERROR_CODES.requestTimeout : ERROR_CODES.badRequest;
   const body = JSON.stringify(errorBody(status, message, undefined, code));
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Fastify's own refusals before a route runs (a bad URL, a bad content type): the service's error body. */
 export function answerFrameworkError(err: { statusCode?: number; message: string }, _req: unknown, reply: FastifyReply): void {
   const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
-  reply.code(status).type('application/json').send(errorBody(status, err.message, undefined, status === 400 ? ERROR_CODES.badRequest : null));
+  reply
+    .code(status)
+    .type('application/json')
+    .send(errorBody(status, err.message, undefined, status === 400 ? ERROR_CODES.badRequest : null));
 }

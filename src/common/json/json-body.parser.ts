@@ -51,7 +51,8 @@ export interface BodyLimits {
 }
 
 // The rest of a refused body is not read: the connection closes after the answer.
-const tooLarge = (max: number) => new ApiError({ status: 413, message: `Request body is larger than ${max} bytes.`, code: ERROR_CODES.payloadTooLarge, headers: { connection: 'close' } });
+const tooLarge = (max: number) =>
+  new ApiError({ status: 413, message: `Request body is larger than ${max} bytes.`, code: ERROR_CODES.payloadTooLarge, headers: { connection: 'close' } });
 const busy = () => new OverloadedError('The service is receiving more request data than it holds at once; try again shortly.', 1, { connection: 'close' });
 
 /**
@@ -144,7 +145,10 @@ function parse(req: FastifyRequest, bytes: Buffer, done: (err: Error | null, bod
     done(null, parsed);
   } catch {
     const fault = findJsonSyntaxFault(body) ?? { pos: 0, msg: 'Expecting value' };
-    done(new RequestValidationError([{ type: 'json_invalid', loc: ['body', fault.pos], msg: 'JSON decode error', input: {}, ctx: { error: fault.msg } }]), undefined);
+    done(
+      new RequestValidationError([{ type: 'json_invalid', loc: ['body', fault.pos], msg: 'JSON decode error', input: {}, ctx: { error: fault.msg } }]),
+      undefined,
+    );
   }
 }
 
@@ -184,7 +188,15 @@ export function hasIntegerPastPythonLimit(text: string): boolean {
     const next = text.charCodeAt(j);
     const isFloat = next === 0x2e || next === 0x65 || next === 0x45;
     if (!isFloat && digits > PYTHON_INT_MAX_DIGITS) return true;
-    while (isDigit(text.charCodeAt(j)) || text.charCodeAt(j) === 0x2e || text.charCodeAt(j) === 0x65 || text.charCodeAt(j) === 0x45 || text.charCodeAt(j) === 0x2b || text.charCodeAt(j) === 0x2d) j++;
+    while (
+      isDigit(text.charCodeAt(j)) ||
+      text.charCodeAt(j) === 0x2e ||
+      text.charCodeAt(j) === 0x65 ||
+      text.charCodeAt(j) === 0x45 ||
+      text.charCodeAt(j) === 0x2b ||
+      text.charCodeAt(j) === 0x2d
+    )
+      j++;
     i = j - 1;
   }
   return false;

@@ -16,7 +16,11 @@ function toOpenApi31(node: unknown): void {
     if (typeof schema.type === 'string') schema.type = [schema.type, 'null'];
     else if (schema.$ref || schema.allOf) {
       const inner: Schema = {};
-      for (const k of ['$ref', 'allOf']) if (k in schema) { inner[k] = schema[k]; delete schema[k]; }
+      for (const k of ['$ref', 'allOf'])
+        if (k in schema) {
+          inner[k] = schema[k];
+          delete schema[k];
+        }
       schema.anyOf = [inner, { type: 'null' }];
     }
   }

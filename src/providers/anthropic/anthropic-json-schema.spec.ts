@@ -34,7 +34,12 @@ describe('toAnthropicJsonSchema', () => {
   });
 
   it('keeps $ref alone and transforms $defs and definitions', () => {
-    const schema = { type: 'object', properties: { p: { $ref: '#/$defs/P', description: 'dropped beside $ref' } }, $defs: { P: { type: 'object', properties: {} } }, definitions: { Q: { type: 'string', pattern: '^q' } } };
+    const schema = {
+      type: 'object',
+      properties: { p: { $ref: '#/$defs/P', description: 'dropped beside $ref' } },
+      $defs: { P: { type: 'object', properties: {} } },
+      definitions: { Q: { type: 'string', pattern: '^q' } },
+    };
     expect(toAnthropicJsonSchema(schema)).toEqual({
       $defs: { P: { type: 'object', properties: {}, additionalProperties: false } },
       definitions: { Q: { type: 'string', description: '{pattern: "^q"}' } },

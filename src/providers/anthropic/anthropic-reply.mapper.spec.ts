@@ -39,8 +39,13 @@ describe('toChatCompletion', () => {
     const reply = toChatCompletion(fixture<AnthropicMessage>('message-tool-use.json'), { provider: 'claude', model: 'm' });
     const message = reply.choices[0].message;
     expect(message.content).toBe("I'll check the current weather in San Francisco for you.");
-    expect(message.tool_calls).toEqual([{ id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: expect.any(String) } }]);
-    expect(JSON.parse((message.tool_calls![0] as { function: { arguments: string } }).function.arguments)).toEqual({ location: 'San Francisco, CA', unit: 'celsius' });
+    expect(message.tool_calls).toEqual([
+      { id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: expect.any(String) } },
+    ]);
+    expect(JSON.parse((message.tool_calls![0] as { function: { arguments: string } }).function.arguments)).toEqual({
+      location: 'San Francisco, CA',
+      unit: 'celsius',
+    });
     expect(reply.choices[0].finish_reason).toBe('tool_calls');
     expect(openAiSchemaErrors('CreateChatCompletionResponse', reply)).toEqual([]);
   });
@@ -95,7 +100,8 @@ describe('anthropicStreamError', () => {
 });
 
 describe('toChatCompletion on the recorded replies (test/fixtures/anthropic)', () => {
-  const recorded = (name: string): AnthropicMessage => JSON.parse(readFileSync(new URL(`../../../test/fixtures/anthropic/${name}.json`, import.meta.url), 'utf8'));
+  const recorded = (name: string): AnthropicMessage =>
+    JSON.parse(readFileSync(new URL(`../../../test/fixtures/anthropic/${name}.json`, import.meta.url), 'utf8'));
   const complete = (name: string, jsonTool?: string) => toChatCompletion(recorded(name), { provider: 'claude', model: 'smart', jsonTool });
 
   it('thinking-text-tool-use: thinking as reasoning_content and reasoning, the signed block as thinking_blocks, one tool call', () => {
@@ -104,7 +110,9 @@ describe('toChatCompletion on the recorded replies (test/fixtures/anthropic)', (
     const thinking = 'The user wants the weather in Paris. I have a get_weather tool; I should call it with city Paris.';
     expect(message).toMatchObject({ content: "I'll check the current weather in Paris.", reasoning_content: thinking, reasoning: thinking });
     expect(message.thinking_blocks).toEqual([{ type: 'thinking', thinking, signature: recorded('thinking-text-tool-use').content[0]!.signature }]);
-    expect(message.tool_calls).toEqual([{ id: 'toolu_01WZiYJ1SHx3HbDFJpXsAUMM', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }]);
+    expect(message.tool_calls).toEqual([
+      { id: 'toolu_01WZiYJ1SHx3HbDFJpXsAUMM', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } },
+    ]);
     expect(reply.choices[0].finish_reason).toBe('tool_calls');
     // No thinking_tokens in a 2025 reply: estimated from the thinking text, at most the output tokens.
     expect(reply.usage?.completion_tokens_details).toEqual({ reasoning_tokens: Math.ceil(thinking.length / 4) });
@@ -150,11 +158,21 @@ describe('toChatCompletion on the recorded replies (test/fixtures/anthropic)', (
   });
 
   it('structured-output: the JSON text is the content', () => {
-    expect(JSON.parse(complete('structured-output').choices[0].message.content!)).toEqual({ name: 'Ada Lovelace', born: 1815, fields: ['mathematics', 'computing'] });
+    expect(JSON.parse(complete('structured-output').choices[0].message.content!)).toEqual({
+      name: 'Ada Lovelace',
+      born: 1815,
+      fields: ['mathematics', 'computing'],
+    });
   });
 
   it("returns the response_format tool's input as the content, with finish_reason stop, and text beside it left out", () => {
-    const message: AnthropicMessage = { ...recorded('thinking-text-tool-use'), content: [{ type: 'text', text: 'Here it is:' }, { type: 'tool_use', id: 'toolu_1', name: 'json_response', input: { city: 'Paris' } }] };
+    const message: AnthropicMessage = {
+      ...recorded('thinking-text-tool-use'),
+      content: [
+        { type: 'text', text: 'Here it is:' },
+        { type: 'tool_use', id: 'toolu_1', name: 'json_response', input: { city: 'Paris' } },
+      ],
+    };
     const reply = toChatCompletion(message, { provider: 'claude', model: 'smart', jsonTool: 'json_response' });
     expect(reply.choices[0]).toMatchObject({ message: { content: '{"city":"Paris"}' }, finish_reason: 'stop' });
     expect(reply.choices[0].message).not.toHaveProperty('tool_calls');
@@ -163,7 +181,11 @@ describe('toChatCompletion on the recorded replies (test/fixtures/anthropic)', (
   });
 
   it('fails a reply without a stop reason, and passes an unknown one on as written', () => {
-    expect(() => toChatCompletion({ ...recorded('text'), stop_reason: null }, { provider: 'claude', model: 'm' })).toThrow(expect.objectContaining({ status: 502, code: 'upstream_invalid_reply' }));
-    expect(toChatCompletion({ ...recorded('text'), stop_reason: 'compaction' }, { provider: 'claude', model: 'm' }).choices[0].finish_reason).toBe('compaction');
+    expect(() => toChatCompletion({ ...recorded('text'), stop_reason: null }, { provider: 'claude', model: 'm' })).toThrow(
+      expect.objectContaining({ status: 502, code: 'upstream_invalid_reply' }),
+    );
+    expect(toChatCompletion({ ...recorded('text'), stop_reason: 'compaction' }, { provider: 'claude', model: 'm' }).choices[0].finish_reason).toBe(
+      'compaction',
+    );
   });
 });

@@ -83,7 +83,13 @@ export function toUsage(usage: AnthropicUsage | undefined, thinkingText = ''): C
 
 /** A reply that ended without a stop reason: broken, not a natural stop. */
 export function noStopReason(provider: string): UpstreamError {
-  return new UpstreamError({ provider, status: 502, message: `The upstream '${provider}' reply has no stop_reason.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
+  return new UpstreamError({
+    provider,
+    status: 502,
+    message: `The upstream '${provider}' reply has no stop_reason.`,
+    retryable: false,
+    code: ERROR_CODES.upstreamInvalidReply,
+  });
 }
 
 /**
@@ -100,7 +106,8 @@ export function toChatCompletion(message: AnthropicMessage, context: ReplyContex
   for (const block of message.content) {
     if (block?.type === 'text') texts.push(block.text ?? '');
     else if (block?.type === 'tool_use' && context.jsonTool && block.name === context.jsonTool) json = JSON.stringify(block.input ?? {});
-    else if (block?.type === 'tool_use') toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
+    else if (block?.type === 'tool_use')
+      toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
     else if (block) {
       const thinking = thinkingBlockOf(block);
       if (thinking) thinkingBlocks.push(thinking);
@@ -109,7 +116,8 @@ export function toChatCompletion(message: AnthropicMessage, context: ReplyContex
   }
   const content = json ?? (texts.length > 0 ? texts.join('') : null);
   const reply: ChatCompletion['choices'][number]['message'] = { role: 'assistant', content, refusal: null };
-  if (thinkingBlocks.length > 0) Object.assign(reply, { reasoning_content: thoughts.join('\n\n'), reasoning: thoughts.join('\n\n'), thinking_blocks: thinkingBlocks });
+  if (thinkingBlocks.length > 0)
+    Object.assign(reply, { reasoning_content: thoughts.join('\n\n'), reasoning: thoughts.join('\n\n'), thinking_blocks: thinkingBlocks });
   if (toolCalls.length > 0) reply.tool_calls = toolCalls;
   const finish = mapAnthropicStopReason(message.stop_reason, json !== undefined && toolCalls.length === 0);
   if (finish === undefined) throw noStopReason(context.provider);
@@ -128,7 +136,13 @@ const STREAM_ERROR_STATUS: Record<string, number> = {
 };
 
 /** An Anthropic HTTP error answer as an UpstreamError carrying an OpenAI-shaped error body. */
-export function anthropicHttpError(provider: string, status: number, headers: Record<string, string | string[] | undefined>, text: string, secrets: readonly string[] = []): UpstreamError {
+export function anthropicHttpError(
+  provider: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  text: string,
+  secrets: readonly string[] = [],
+): UpstreamError {
   const generic = upstreamErrorFromResponse(provider, status, headers, text, secrets);
   if (isCredentialFailure(status)) return generic;
   const upstream = generic.body as AnthropicErrorBody | undefined;

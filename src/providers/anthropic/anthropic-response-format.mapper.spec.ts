@@ -4,9 +4,18 @@ import { JSON_TOOL_NAME } from './anthropic-response-format.mapper.js';
 import { toAnthropicRequest } from './anthropic.mapper.js';
 
 const translate = (body: Record<string, unknown>, model: string) =>
-  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'Who was Ada Lovelace?' }], ...body } as ChatRequestBody, { model, defaultMaxTokens: 4096, stream: false });
+  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'Who was Ada Lovelace?' }], ...body } as ChatRequestBody, {
+    model,
+    defaultMaxTokens: 4096,
+    stream: false,
+  });
 
-const schema = { type: 'object', properties: { name: { type: 'string' }, born: { type: 'integer', minimum: 1800 } }, required: ['name', 'born'], additionalProperties: false };
+const schema = {
+  type: 'object',
+  properties: { name: { type: 'string' }, born: { type: 'integer', minimum: 1800 } },
+  required: ['name', 'born'],
+  additionalProperties: false,
+};
 const jsonSchema = { type: 'json_schema', json_schema: { name: 'person', strict: true, schema } };
 const tools = [{ type: 'function', function: { name: 'search', parameters: { type: 'object', properties: {} } } }];
 
@@ -24,7 +33,15 @@ describe('response_format', () => {
   it('json_schema on a model with structured outputs: output_config.format with the schema Anthropic compiles, no tool', () => {
     const t = translate({ response_format: jsonSchema }, 'claude-sonnet-4-5');
     expect(t.request.output_config).toEqual({
-      format: { type: 'json_schema', schema: { type: 'object', properties: { name: { type: 'string' }, born: { type: 'integer', description: '{minimum: 1800}' } }, additionalProperties: false, required: ['name', 'born'] } },
+      format: {
+        type: 'json_schema',
+        schema: {
+          type: 'object',
+          properties: { name: { type: 'string' }, born: { type: 'integer', description: '{minimum: 1800}' } },
+          additionalProperties: false,
+          required: ['name', 'born'],
+        },
+      },
     });
     expect(t.request).not.toHaveProperty('tools');
     expect(t.jsonTool).toBeUndefined();
@@ -32,7 +49,10 @@ describe('response_format', () => {
   });
 
   it('json_schema on an older model: a forced tool whose input schema is the schema', () => {
-    const t = translate({ response_format: { type: 'json_schema', json_schema: { name: 'person', description: 'A person', schema } } }, 'claude-sonnet-4-20250514');
+    const t = translate(
+      { response_format: { type: 'json_schema', json_schema: { name: 'person', description: 'A person', schema } } },
+      'claude-sonnet-4-20250514',
+    );
     expect(t.request.tools).toEqual([{ name: JSON_TOOL_NAME, description: 'A person', input_schema: schema }]);
     expect(t.request.tool_choice).toEqual({ type: 'tool', name: JSON_TOOL_NAME });
     expect(t.request).not.toHaveProperty('output_config');
@@ -51,7 +71,10 @@ describe('response_format', () => {
     const own = translate({ response_format: { type: 'json_object' }, tools, parallel_tool_calls: false }, 'claude-opus-4-8');
     expect(own.request.tools).toHaveLength(2);
     expect(own.request.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
-    const named = translate({ response_format: { type: 'json_object' }, tools, tool_choice: { type: 'function', function: { name: 'search' } } }, 'claude-opus-4-8');
+    const named = translate(
+      { response_format: { type: 'json_object' }, tools, tool_choice: { type: 'function', function: { name: 'search' } } },
+      'claude-opus-4-8',
+    );
     expect(named.request.tool_choice).toEqual({ type: 'tool', name: 'search' });
     const none = translate({ response_format: { type: 'json_object' }, tools, tool_choice: 'none' }, 'claude-opus-4-8');
     expect(none.request.tool_choice).toEqual({ type: 'tool', name: JSON_TOOL_NAME });
@@ -65,7 +88,10 @@ describe('response_format', () => {
   });
 
   it('sends both the format and the effort in one output_config', () => {
-    expect(translate({ response_format: jsonSchema, reasoning_effort: 'high' }, 'claude-opus-4-8').request.output_config).toEqual({ format: expect.objectContaining({ type: 'json_schema' }), effort: 'high' });
+    expect(translate({ response_format: jsonSchema, reasoning_effort: 'high' }, 'claude-opus-4-8').request.output_config).toEqual({
+      format: expect.objectContaining({ type: 'json_schema' }),
+      effort: 'high',
+    });
   });
 
   it('asks for nothing with text', () => {
@@ -77,16 +103,26 @@ describe('response_format', () => {
   it.each([
     [{ response_format: { type: 'yaml' } }, 'claude-opus-4-8', 'response_format.type'],
     [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: 'object' } } }, 'claude-opus-4-8', 'response_format.json_schema.schema'],
-    [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'array' } } } }, 'claude-sonnet-4-0', 'response_format.json_schema.schema'],
+    [
+      { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'array' } } } },
+      'claude-sonnet-4-0',
+      'response_format.json_schema.schema',
+    ],
     [{ response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: JSON_TOOL_NAME } }] }, 'claude-opus-4-8', 'tools'],
   ])('refuses %j on %s with a 400 naming %s', (body, model, param) => {
     expect(refusal(() => translate(body, model))).toMatchObject({ status: 400, param });
   });
 
   it('sends strict tools where the model has structured outputs, and drops strict where it has not', () => {
-    const strict = [{ type: 'function', function: { name: 'f', strict: true, parameters: { type: 'object', properties: { n: { type: 'integer', maximum: 3 } } } } }];
+    const strict = [
+      { type: 'function', function: { name: 'f', strict: true, parameters: { type: 'object', properties: { n: { type: 'integer', maximum: 3 } } } } },
+    ];
     expect(translate({ tools: strict }, 'claude-opus-4-8').request.tools).toEqual([
-      { name: 'f', input_schema: { type: 'object', properties: { n: { type: 'integer', description: '{maximum: 3}' } }, additionalProperties: false }, strict: true },
+      {
+        name: 'f',
+        input_schema: { type: 'object', properties: { n: { type: 'integer', description: '{maximum: 3}' } }, additionalProperties: false },
+        strict: true,
+      },
     ]);
     expect(translate({ tools: strict }, 'claude-3-5-haiku-20241022').request.tools).toEqual([{ name: 'f', input_schema: strict[0].function.parameters }]);
   });

@@ -31,9 +31,11 @@ export function toResponseFormat(body: ChatRequestBody, caps: ClaudeCapabilities
   const schema = format.json_schema?.schema;
   const description = typeof format.json_schema?.description === 'string' ? format.json_schema.description : undefined;
   if (schema === undefined || schema === null) return { tool: jsonTool({ type: 'object' }, description) };
-  if (typeof schema !== 'object' || Array.isArray(schema)) throw bad('response_format.json_schema.schema must be a JSON schema object.', 'response_format.json_schema.schema');
+  if (typeof schema !== 'object' || Array.isArray(schema))
+    throw bad('response_format.json_schema.schema must be a JSON schema object.', 'response_format.json_schema.schema');
   if (caps.structuredOutputs) return { format: { type: 'json_schema', schema: toAnthropicJsonSchema(schema) } };
-  if ((schema as { type?: unknown }).type !== 'object') throw bad("response_format.json_schema.schema must describe an object (type: 'object') for this model.", 'response_format.json_schema.schema');
+  if ((schema as { type?: unknown }).type !== 'object')
+    throw bad("response_format.json_schema.schema must describe an object (type: 'object') for this model.", 'response_format.json_schema.schema');
   return { tool: jsonTool(schema, description) };
 }
 

@@ -51,7 +51,9 @@ describe('AnthropicStreamMapper', () => {
 
   it('streams tool calls indexed among tool calls, with argument deltas that assemble into the input', () => {
     const { chunks } = replay(events('stream-tool-use.json'), true);
-    expect(deltas(chunks)[2]).toEqual({ tool_calls: [{ index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', type: 'function', function: { name: 'get_weather', arguments: '' } }] });
+    expect(deltas(chunks)[2]).toEqual({
+      tool_calls: [{ index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+    });
     const calls = assembleToolCalls(chunks);
     expect(calls.map((c) => [c.id, c.name])).toEqual([
       ['toolu_01T1x1fJ34qAmk2tNTrN7Up6', 'get_weather'],
@@ -95,7 +97,10 @@ describe('AnthropicStreamMapper', () => {
   });
 
   it('fails a stream whose message_stop came without a stop reason, instead of calling it a natural stop', () => {
-    for (const list of [events('stream-text.json').filter((e) => e.type !== 'message_delta'), events('stream-text.json').map((e) => (e.type === 'message_delta' ? { ...e, delta: { stop_reason: null } } : e))]) {
+    for (const list of [
+      events('stream-text.json').filter((e) => e.type !== 'message_delta'),
+      events('stream-text.json').map((e) => (e.type === 'message_delta' ? { ...e, delta: { stop_reason: null } } : e)),
+    ]) {
       let error: unknown;
       try {
         replay(list);
@@ -117,20 +122,27 @@ describe('AnthropicStreamMapper on the recorded streams (test/fixtures/anthropic
     const mapper = new AnthropicStreamMapper({ provider: 'claude', model: 'smart', includeUsage: true, jsonTool });
     return recorded(name).flatMap((e) => [...mapper.map(e)]);
   };
-  const joined = (chunks: ChatCompletionChunk[], field: string) => deltas(chunks).map((d) => d[field] ?? '').join('');
+  const joined = (chunks: ChatCompletionChunk[], field: string) =>
+    deltas(chunks)
+      .map((d) => d[field] ?? '')
+      .join('');
 
   it('thinking-text-tool-use: reasoning deltas under both names, the signed block once, exactly one tool call, tool_calls', () => {
     const chunks = play('thinking-text-tool-use');
     const thinking = 'The user wants the weather in Paris. I have a get_weather tool; I should call it with city Paris.';
     expect(joined(chunks, 'reasoning_content')).toBe(thinking);
     expect(joined(chunks, 'reasoning')).toBe(thinking);
-    const blocks = deltas(chunks).filter((d) => d.thinking_blocks).map((d) => d.thinking_blocks);
+    const blocks = deltas(chunks)
+      .filter((d) => d.thinking_blocks)
+      .map((d) => d.thinking_blocks);
     expect(blocks).toEqual([[{ type: 'thinking', thinking, signature: expect.stringMatching(/^EujASHaNQf0J.+=$/) }]]);
     expect(joined(chunks, 'content')).toBe("I'll check the current weather in Paris.");
     const toolDeltas = deltas(chunks).flatMap((d) => (d.tool_calls as Record<string, any>[]) ?? []);
     expect(toolDeltas[0]).toEqual({ index: 0, id: 'toolu_01WZiYJ1SHx3HbDFJpXsAUMM', type: 'function', function: { name: 'get_weather', arguments: '' } });
     for (const later of toolDeltas.slice(1)) expect(later).toEqual({ index: 0, function: { arguments: expect.any(String) } });
-    expect(assembleToolCalls(chunks)).toEqual([{ id: 'toolu_01WZiYJ1SHx3HbDFJpXsAUMM', name: 'get_weather', arguments: '{"city": "Paris", "unit": "celsius"}' }]);
+    expect(assembleToolCalls(chunks)).toEqual([
+      { id: 'toolu_01WZiYJ1SHx3HbDFJpXsAUMM', name: 'get_weather', arguments: '{"city": "Paris", "unit": "celsius"}' },
+    ]);
     expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0].finish_reason)).toEqual(['tool_calls']);
     expect(schemaErrors(chunks)).toEqual([]);
   });
@@ -150,7 +162,13 @@ describe('AnthropicStreamMapper on the recorded streams (test/fixtures/anthropic
   it('ends with the usage chunk, choices empty, reasoning_tokens and cache counts kept', () => {
     const usage = play('cache-usage').at(-1)!;
     expect(usage.choices).toEqual([]);
-    expect(usage.usage).toEqual({ prompt_tokens: 5653, completion_tokens: 12, total_tokens: 5665, prompt_tokens_details: { cached_tokens: 4096, cache_write_tokens: 1536 }, completion_tokens_details: { reasoning_tokens: 0 } });
+    expect(usage.usage).toEqual({
+      prompt_tokens: 5653,
+      completion_tokens: 12,
+      total_tokens: 5665,
+      prompt_tokens_details: { cached_tokens: 4096, cache_write_tokens: 1536 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
     const thinking = play('thinking-text').at(-1)!.usage!;
     expect((thinking.completion_tokens_details as { reasoning_tokens: number }).reasoning_tokens).toBeGreaterThan(0);
   });
@@ -160,11 +178,17 @@ describe('AnthropicStreamMapper on the recorded streams (test/fixtures/anthropic
     ['refusal', 'content_filter'],
     ['structured-output', 'stop'],
   ])('%s ends with finish_reason %s', (name, finish) => {
-    expect(play(name).filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0].finish_reason)).toEqual([finish]);
+    expect(
+      play(name)
+        .filter((c) => c.choices[0]?.finish_reason)
+        .map((c) => c.choices[0].finish_reason),
+    ).toEqual([finish]);
   });
 
   it("streams the response_format tool's input as content, drops the text before it, and stops with stop", () => {
-    const list = recorded('thinking-text-tool-use').map((e) => (e.type === 'content_block_start' && e.content_block?.type === 'tool_use' ? { ...e, content_block: { ...e.content_block, name: 'json_response' } } : e));
+    const list = recorded('thinking-text-tool-use').map((e) =>
+      e.type === 'content_block_start' && e.content_block?.type === 'tool_use' ? { ...e, content_block: { ...e.content_block, name: 'json_response' } } : e,
+    );
     const mapper = new AnthropicStreamMapper({ provider: 'claude', model: 'smart', includeUsage: false, jsonTool: 'json_response' });
     const chunks = list.flatMap((e) => [...mapper.map(e)]);
     expect(joined(chunks, 'content')).toBe('{"city": "Paris", "unit": "celsius"}');
@@ -174,7 +198,9 @@ describe('AnthropicStreamMapper on the recorded streams (test/fixtures/anthropic
 
   it('with a response_format tool that is never called, the held text is the answer', () => {
     const chunks = play('text', 'json_response');
-    expect(joined(chunks, 'content')).toBe(JSON.parse(readFileSync(new URL('../../../test/fixtures/anthropic/text.json', import.meta.url), 'utf8')).content[0].text);
+    expect(joined(chunks, 'content')).toBe(
+      JSON.parse(readFileSync(new URL('../../../test/fixtures/anthropic/text.json', import.meta.url), 'utf8')).content[0].text,
+    );
     expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0].finish_reason)).toEqual(['stop']);
   });
 

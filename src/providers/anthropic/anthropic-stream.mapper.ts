@@ -1,7 +1,15 @@
 import { completionId, unixSeconds } from '../../common/ids.js';
 import type { ChatCompletionChunk } from '../model-backend.js';
 import { chatChunk, usageChunk } from '../openai-format.js';
-import { anthropicStreamError, noStopReason, toUsage, type AnthropicContentBlock, type AnthropicErrorBody, type AnthropicUsage, type ReplyContext } from './anthropic-reply.mapper.js';
+import {
+  anthropicStreamError,
+  noStopReason,
+  toUsage,
+  type AnthropicContentBlock,
+  type AnthropicErrorBody,
+  type AnthropicUsage,
+  type ReplyContext,
+} from './anthropic-reply.mapper.js';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
 import { thinkingBlockOf } from './thinking-blocks.js';
 
@@ -23,9 +31,7 @@ export interface AnthropicStreamOptions extends ReplyContext {
 
 /** What an open content block is, by Anthropic's block index. */
 type OpenBlock =
-  | { kind: 'tool'; index: number; sentArguments: boolean }
-  | { kind: 'json'; sent: boolean }
-  | { kind: 'thinking'; thinking: string; signature: string };
+  { kind: 'tool'; index: number; sentArguments: boolean } | { kind: 'json'; sent: boolean } | { kind: 'thinking'; thinking: string; signature: string };
 
 const NONE: readonly ChatCompletionChunk[] = Object.freeze([]);
 

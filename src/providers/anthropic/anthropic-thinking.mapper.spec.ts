@@ -4,7 +4,11 @@ import { ADAPTIVE_EFFORT, THINKING_BUDGET_TOKENS } from './anthropic-thinking.ma
 import { toAnthropicRequest } from './anthropic.mapper.js';
 
 const translate = (body: Record<string, unknown>, model = 'claude-sonnet-4-5') =>
-  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, { model, defaultMaxTokens: 4096, stream: false });
+  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, {
+    model,
+    defaultMaxTokens: 4096,
+    stream: false,
+  });
 
 function refusal(fn: () => unknown): ApiError {
   try {
@@ -18,7 +22,12 @@ function refusal(fn: () => unknown): ApiError {
 
 const toolTurn = (assistant: Record<string, unknown>) => [
   { role: 'user', content: 'Weather in Paris?' },
-  { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }], ...assistant },
+  {
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+    ...assistant,
+  },
   { role: 'tool', tool_call_id: 'toolu_1', content: '21°C' },
 ];
 const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];

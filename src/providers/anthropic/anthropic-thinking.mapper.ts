@@ -10,10 +10,24 @@ export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | '
  * `budget_tokens` for models with manual thinking: LiteLLM's numbers (low 1024, medium 2048, high
  * 4096, xhigh 8192), doubling on for `max`; `minimal` is Anthropic's smallest budget, 1024.
  */
-export const THINKING_BUDGET_TOKENS: Record<Exclude<ReasoningEffort, 'none'>, number> = { minimal: 1024, low: 1024, medium: 2048, high: 4096, xhigh: 8192, max: 16384 };
+export const THINKING_BUDGET_TOKENS: Record<Exclude<ReasoningEffort, 'none'>, number> = {
+  minimal: 1024,
+  low: 1024,
+  medium: 2048,
+  high: 4096,
+  xhigh: 8192,
+  max: 16384,
+};
 
 /** `output_config.effort` for models with adaptive thinking (`xhigh` is sent as `max` where the model lacks it). */
-export const ADAPTIVE_EFFORT: Record<Exclude<ReasoningEffort, 'none'>, string> = { minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'xhigh', max: 'max' };
+export const ADAPTIVE_EFFORT: Record<Exclude<ReasoningEffort, 'none'>, string> = {
+  minimal: 'low',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  xhigh: 'xhigh',
+  max: 'max',
+};
 
 const THINKING_TYPES = new Set(['enabled', 'adaptive', 'disabled']);
 
@@ -40,7 +54,12 @@ export function toThinking(body: ChatRequestBody, caps: ClaudeCapabilities, warn
   if (thinking !== undefined && thinking !== null) {
     const type = (thinking as { type?: unknown }).type;
     if (typeof thinking !== 'object' || Array.isArray(thinking) || typeof type !== 'string' || !THINKING_TYPES.has(type)) {
-      throw new ApiError({ status: 400, message: "thinking must be an object whose type is 'enabled', 'adaptive' or 'disabled', as Anthropic writes it.", code: ERROR_CODES.invalidRequest, param: 'thinking' });
+      throw new ApiError({
+        status: 400,
+        message: "thinking must be an object whose type is 'enabled', 'adaptive' or 'disabled', as Anthropic writes it.",
+        code: ERROR_CODES.invalidRequest,
+        param: 'thinking',
+      });
     }
     const adaptiveEffort = type === 'adaptive' && effort && effort !== 'none' ? effortFor(effort, caps) : undefined;
     return { config: { ...(thinking as Record<string, unknown>), type }, effort: adaptiveEffort, extraMaxTokens: 0, requested: type !== 'disabled' };
@@ -51,7 +70,8 @@ export function toThinking(body: ChatRequestBody, caps: ClaudeCapabilities, warn
     return { extraMaxTokens: 0, requested: false };
   }
   if (effort === 'none') return { config: { type: 'disabled' }, extraMaxTokens: 0, requested: false };
-  if (caps.thinking === 'adaptive') return { config: { type: 'adaptive', display: 'summarized' }, effort: effortFor(effort, caps), extraMaxTokens: 0, requested: true };
+  if (caps.thinking === 'adaptive')
+    return { config: { type: 'adaptive', display: 'summarized' }, effort: effortFor(effort, caps), extraMaxTokens: 0, requested: true };
   const budget = THINKING_BUDGET_TOKENS[effort];
   return { config: { type: 'enabled', budget_tokens: budget }, extraMaxTokens: budget, requested: true };
 }

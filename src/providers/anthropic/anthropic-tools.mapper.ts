@@ -9,7 +9,11 @@ export type ToolChoice = Record<string, unknown> & { type: string };
  * subset Anthropic compiles) where the model has structured outputs, else left out. Also the tool
  * choice to send, and whether it forces a tool.
  */
-export function convertTools(body: ChatRequestBody, strictTools: boolean, warnings: string[]): { list: Record<string, unknown>[]; choice?: ToolChoice; forced: boolean } {
+export function convertTools(
+  body: ChatRequestBody,
+  strictTools: boolean,
+  warnings: string[],
+): { list: Record<string, unknown>[]; choice?: ToolChoice; forced: boolean } {
   const list: Record<string, unknown>[] = [];
   (Array.isArray(body.tools) ? body.tools : []).forEach((tool: { type?: unknown; function?: Record<string, unknown>; cache_control?: unknown }, k) => {
     if (tool?.type !== 'function' || !tool.function) {

@@ -110,13 +110,21 @@ export class AnthropicBackend implements ModelBackend {
   /** The Anthropic request body (and the response_format tool it uses, if any); settings it cannot honour are logged, not refused. */
   private upstreamBody(request: BackendRequest, stream: boolean): { body: string; jsonTool?: string } {
     try {
-      const { request: body, warnings, jsonTool } = toAnthropicRequest(request.body.json, { model: request.model, defaultMaxTokens: this.config.defaultMaxTokens, stream });
+      const {
+        request: body,
+        warnings,
+        jsonTool,
+      } = toAnthropicRequest(request.body.json, { model: request.model, defaultMaxTokens: this.config.defaultMaxTokens, stream });
       if (warnings.length > 0) this.logger.warn(`${request.requestedModel}: ${warnings.join('; ')}`);
       return { body: JSON.stringify(body), jsonTool };
     } catch (err) {
       if (err instanceof ApiError) throw err;
       // A shape the translation cannot read (e.g. a tool call that is not an object), or nesting too deep to serialise.
-      throw new ApiError({ status: 400, message: 'The request cannot be translated for Anthropic: a message, tool or tool call is not of the expected shape.', code: ERROR_CODES.invalidRequest });
+      throw new ApiError({
+        status: 400,
+        message: 'The request cannot be translated for Anthropic: a message, tool or tool call is not of the expected shape.',
+        code: ERROR_CODES.invalidRequest,
+      });
     }
   }
 
@@ -132,7 +140,13 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   private invalidReply(what: string): UpstreamError {
-    return new UpstreamError({ provider: this.name, status: 502, message: `The upstream '${this.name}' reply ${what}.`, retryable: false, code: ERROR_CODES.upstreamInvalidReply });
+    return new UpstreamError({
+      provider: this.name,
+      status: 502,
+      message: `The upstream '${this.name}' reply ${what}.`,
+      retryable: false,
+      code: ERROR_CODES.upstreamInvalidReply,
+    });
   }
 }
 

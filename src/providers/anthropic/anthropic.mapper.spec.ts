@@ -3,7 +3,11 @@ import type { ChatRequestBody } from '../model-backend.js';
 import { toAnthropicRequest } from './anthropic.mapper.js';
 
 const translate = (body: Record<string, unknown>, stream = false) =>
-  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, { model: 'claude-sonnet-4-5', defaultMaxTokens: 4096, stream });
+  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, {
+    model: 'claude-sonnet-4-5',
+    defaultMaxTokens: 4096,
+    stream,
+  });
 const request = (body: Record<string, unknown>, stream = false) => translate(body, stream).request;
 
 function thrown(fn: () => unknown): ApiError {
@@ -39,7 +43,13 @@ describe('toAnthropicRequest', () => {
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: 'hi' },
-        { role: 'developer', content: [{ type: 'text', text: 'Answer in French.' }, { type: 'text', text: 'No lists.' }] },
+        {
+          role: 'developer',
+          content: [
+            { type: 'text', text: 'Answer in French.' },
+            { type: 'text', text: 'No lists.' },
+          ],
+        },
       ],
     });
     expect(r.system).toBe('Be brief.\n\nAnswer in French.\n\nNo lists.');
@@ -74,7 +84,17 @@ describe('toAnthropicRequest', () => {
   });
 
   it('skips user parts Anthropic cannot take, with a warning', () => {
-    const t = translate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'input_audio', input_audio: {} }] }] });
+    const t = translate({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'hi' },
+            { type: 'input_audio', input_audio: {} },
+          ],
+        },
+      ],
+    });
     expect(t.request.messages[0].content).toEqual([{ type: 'text', text: 'hi' }]);
     expect(t.warnings).toEqual([expect.stringContaining('messages[0].content[1]')]);
   });
@@ -104,7 +124,12 @@ describe('toAnthropicRequest', () => {
   });
 
   it('leaves out the empty text of an assistant message that only calls tools', () => {
-    const r = request({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }] });
+    const r = request({
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      ],
+    });
     expect(r.messages[1].content).toEqual([{ type: 'tool_use', id: 'c', name: 'f', input: {} }]);
   });
 
@@ -113,7 +138,14 @@ describe('toAnthropicRequest', () => {
       request({
         messages: [
           { role: 'user', content: 'q' },
-          { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } }, { id: 'b', type: 'function', function: { name: 'f', arguments: args } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } },
+              { id: 'b', type: 'function', function: { name: 'f', arguments: args } },
+            ],
+          },
         ],
       }),
     );
@@ -127,7 +159,14 @@ describe('toAnthropicRequest', () => {
     const r = request({
       messages: [
         { role: 'user', content: 'q' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } }, { id: 'b', type: 'function', function: { name: 'g', arguments: '{}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } },
+            { id: 'b', type: 'function', function: { name: 'g', arguments: '{}' } },
+          ],
+        },
         { role: 'tool', tool_call_id: 'a', content: '21°C' },
         { role: 'tool', tool_call_id: 'b', content: [{ type: 'text', text: '14:00' }] },
         { role: 'user', content: 'thanks' },
@@ -151,8 +190,20 @@ describe('toAnthropicRequest', () => {
       ],
     });
     expect(r.messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] },
-      { role: 'assistant', content: [{ type: 'text', text: 'c' }, { type: 'text', text: 'd' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'b' },
+        ],
+      },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'c' },
+          { type: 'text', text: 'd' },
+        ],
+      },
     ]);
   });
 
@@ -178,7 +229,10 @@ describe('toAnthropicRequest', () => {
     ['auto', { type: 'auto' }],
     ['required', { type: 'any' }],
     ['none', { type: 'none' }],
-    [{ type: 'function', function: { name: 'f' } }, { type: 'tool', name: 'f' }],
+    [
+      { type: 'function', function: { name: 'f' } },
+      { type: 'tool', name: 'f' },
+    ],
   ])('maps tool_choice %j to %j', (choice, expected) => {
     expect(request({ tools, tool_choice: choice }).tool_choice).toEqual(expected);
   });

@@ -38,7 +38,6 @@ const UNSUPPORTED = Object.entries<(v: unknown) => boolean>({
   web_search_options: () => true,
 });
 
-
 /** An OpenAI chat request as the body of an Anthropic Messages request. Pure; throws a 400 ApiError for input it cannot translate. */
 export function toAnthropicRequest(body: ChatRequestBody, options: { model: string; defaultMaxTokens: number; stream: boolean }): AnthropicTranslation {
   const warnings: string[] = [];
@@ -50,7 +49,13 @@ export function toAnthropicRequest(body: ChatRequestBody, options: { model: stri
   const thinking = thinkingFor(body, caps, tools.forced, messages, warnings);
   const format = toResponseFormat(body, caps);
   if (format.tool) {
-    if (tools.list.some((t) => t.name === JSON_TOOL_NAME)) throw new ApiError({ status: 400, message: `The tool name '${JSON_TOOL_NAME}' is taken by response_format on this model.`, code: ERROR_CODES.invalidRequest, param: 'tools' });
+    if (tools.list.some((t) => t.name === JSON_TOOL_NAME))
+      throw new ApiError({
+        status: 400,
+        message: `The tool name '${JSON_TOOL_NAME}' is taken by response_format on this model.`,
+        code: ERROR_CODES.invalidRequest,
+        param: 'tools',
+      });
     tools.choice = jsonToolChoice(tools.choice, tools.list.length > 0, thinks(thinking, caps));
     tools.list.push(format.tool);
   }
@@ -85,12 +90,23 @@ function maxTokens(body: ChatRequestBody): number | undefined {
  * here, naming tool_choice), and a tool turn sent back without its signed thinking (thinking is then
  * left off for this request, as LiteLLM does, with a warning).
  */
-function thinkingFor(body: ChatRequestBody, caps: ClaudeCapabilities, forcedTool: boolean, messages: AnthropicMessageParam[], warnings: string[]): ThinkingPlan {
+function thinkingFor(
+  body: ChatRequestBody,
+  caps: ClaudeCapabilities,
+  forcedTool: boolean,
+  messages: AnthropicMessageParam[],
+  warnings: string[],
+): ThinkingPlan {
   const plan = toThinking(body, caps, warnings);
   if (!thinks(plan, caps)) return plan;
   if (forcedTool) {
     if (!plan.requested) return withoutThinking(caps);
-    throw new ApiError({ status: 400, message: "Anthropic cannot force a tool call while the model thinks: send tool_choice 'auto' or 'none', or no reasoning_effort/thinking.", code: ERROR_CODES.invalidRequest, param: 'tool_choice' });
+    throw new ApiError({
+      status: 400,
+      message: "Anthropic cannot force a tool call while the model thinks: send tool_choice 'auto' or 'none', or no reasoning_effort/thinking.",
+      code: ERROR_CODES.invalidRequest,
+      param: 'tool_choice',
+    });
   }
   if (unsignedToolTurn(messages)) {
     warnings.push('thinking left off: the assistant tool-call turn being answered carries no signed thinking (send thinking_blocks back)');

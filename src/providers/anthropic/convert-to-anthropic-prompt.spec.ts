@@ -2,7 +2,11 @@ import type { ChatRequestBody } from '../model-backend.js';
 import { toAnthropicRequest } from './anthropic.mapper.js';
 
 const translate = (body: Record<string, unknown>) =>
-  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, { model: 'claude-sonnet-4-5', defaultMaxTokens: 4096, stream: false });
+  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, {
+    model: 'claude-sonnet-4-5',
+    defaultMaxTokens: 4096,
+    stream: false,
+  });
 
 const EPHEMERAL = { type: 'ephemeral' };
 const HOUR = { type: 'ephemeral', ttl: '1h' };
@@ -17,7 +21,13 @@ describe('cache_control', () => {
       messages: [
         { role: 'system', content: [{ type: 'text', text: 'A long manual.', cache_control: HOUR }] },
         { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: [{ type: 'text', text: 'The contract:' }, { type: 'text', text: 'A very long contract.', cache_control: EPHEMERAL }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'The contract:' },
+            { type: 'text', text: 'A very long contract.', cache_control: EPHEMERAL },
+          ],
+        },
         { role: 'assistant', content: 'Noted.', cache_control: EPHEMERAL },
         { role: 'user', content: 'When does it renew?', cache_control: HOUR },
         { role: 'assistant', content: null, tool_calls: [call] },
@@ -35,7 +45,13 @@ describe('cache_control', () => {
       { type: 'text', text: 'Be brief.' },
     ]);
     expect(request.messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'The contract:' }, { type: 'text', text: 'A very long contract.', cache_control: EPHEMERAL }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'The contract:' },
+          { type: 'text', text: 'A very long contract.', cache_control: EPHEMERAL },
+        ],
+      },
       { role: 'assistant', content: [{ type: 'text', text: 'Noted.', cache_control: EPHEMERAL }] },
       { role: 'user', content: [{ type: 'text', text: 'When does it renew?', cache_control: HOUR }] },
       { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }] },
@@ -54,13 +70,27 @@ describe('cache_control', () => {
   });
 
   it('keeps the system a string when nothing in it is cached', () => {
-    expect(translate({ messages: [{ role: 'system', content: 'a' }, { role: 'developer', content: [{ type: 'text', text: 'b' }] }, { role: 'user', content: 'q' }] }).request.system).toBe('a\n\nb');
+    expect(
+      translate({
+        messages: [
+          { role: 'system', content: 'a' },
+          { role: 'developer', content: [{ type: 'text', text: 'b' }] },
+          { role: 'user', content: 'q' },
+        ],
+      }).request.system,
+    ).toBe('a\n\nb');
   });
 });
 
 describe('thinking sent back on an assistant turn', () => {
   const turn = (assistant: Record<string, unknown>) =>
-    translate({ messages: [{ role: 'user', content: 'Weather?' }, { role: 'assistant', content: 'Checking.', tool_calls: [call], ...assistant }, { role: 'tool', tool_call_id: 'toolu_1', content: '21°C' }] }).request.messages[1].content;
+    translate({
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: 'Checking.', tool_calls: [call], ...assistant },
+        { role: 'tool', tool_call_id: 'toolu_1', content: '21°C' },
+      ],
+    }).request.messages[1].content;
 
   it("goes first, in order, from thinking_blocks (this gateway's and LiteLLM's field), redacted blocks included", () => {
     expect(turn({ reasoning_content: signed.thinking, thinking_blocks: [signed, redacted] })).toEqual([
@@ -86,12 +116,21 @@ describe('thinking sent back on an assistant turn', () => {
   });
 
   it('is read from content parts of type thinking and redacted_thinking, without a warning', () => {
-    const t = translate({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: [signed, redacted, { type: 'text', text: 'Answer.' }] }] });
+    const t = translate({
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: [signed, redacted, { type: 'text', text: 'Answer.' }] },
+      ],
+    });
     expect(t.request.messages[1].content).toEqual([signed, redacted, { type: 'text', text: 'Answer.' }]);
     expect(t.warnings).toEqual([]);
   });
 
   it('is not invented from reasoning text without a signature', () => {
-    expect(turn({ reasoning_content: 'unsigned', reasoning: 'unsigned', thinking_blocks: [{ type: 'thinking', thinking: 'unsigned', signature: '' }] }).map((b) => b.type)).toEqual(['text', 'tool_use']);
+    expect(
+      turn({ reasoning_content: 'unsigned', reasoning: 'unsigned', thinking_blocks: [{ type: 'thinking', thinking: 'unsigned', signature: '' }] }).map(
+        (b) => b.type,
+      ),
+    ).toEqual(['text', 'tool_use']);
   });
 });

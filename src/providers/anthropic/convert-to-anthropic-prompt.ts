@@ -118,7 +118,12 @@ function assistantBlocks(m: ChatMessage, i: number, warnings: string[]): Anthrop
   const calls = Array.isArray(m.tool_calls) ? m.tool_calls : [];
   calls.forEach((call, j) => {
     const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
-    blocks.push({ type: 'tool_use', id: (call as { id?: unknown }).id, name: fn?.name, input: toolInput(fn?.arguments, `messages[${i}].tool_calls[${j}].function.arguments`) });
+    blocks.push({
+      type: 'tool_use',
+      id: (call as { id?: unknown }).id,
+      name: fn?.name,
+      input: toolInput(fn?.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
+    });
   });
   return blocks;
 }

@@ -14,7 +14,15 @@ describe('mapAnthropicStopReason', () => {
   });
 
   it("covers exactly Anthropic's seven stop reasons", () => {
-    expect(Object.keys(FINISH_REASONS).sort()).toEqual(['end_turn', 'max_tokens', 'model_context_window_exceeded', 'pause_turn', 'refusal', 'stop_sequence', 'tool_use']);
+    expect(Object.keys(FINISH_REASONS).sort()).toEqual([
+      'end_turn',
+      'max_tokens',
+      'model_context_window_exceeded',
+      'pause_turn',
+      'refusal',
+      'stop_sequence',
+      'tool_use',
+    ]);
   });
 
   it('passes a stop reason it does not know on as written, never as a natural stop', () => {

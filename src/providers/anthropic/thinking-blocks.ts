@@ -39,7 +39,8 @@ export function thinkingBlocksOf(message: ChatMessage): ThinkingBlock[] {
 
 /** The reply side: a thinking or redacted block of Anthropic's as a `thinking_blocks` entry. */
 export function thinkingBlockOf(block: { type?: unknown; thinking?: unknown; signature?: unknown; data?: unknown }): ThinkingBlock | undefined {
-  if (block.type === 'thinking') return { type: 'thinking', thinking: str(block.thinking) ? block.thinking : '', signature: str(block.signature) ? block.signature : '' };
+  if (block.type === 'thinking')
+    return { type: 'thinking', thinking: str(block.thinking) ? block.thinking : '', signature: str(block.signature) ? block.signature : '' };
   if (block.type === 'redacted_thinking') return { type: 'redacted_thinking', data: str(block.data) ? block.data : '' };
   return undefined;
 }

@@ -1,5 +1,8 @@
 /** Reads a response body as text, refusing more than `limit` bytes (the rest is discarded). */
-export async function readText(body: AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => unknown }, limit: number): Promise<{ text: string; truncated: boolean }> {
+export async function readText(
+  body: AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => unknown },
+  limit: number,
+): Promise<{ text: string; truncated: boolean }> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -12,4 +15,3 @@ export async function readText(body: AsyncIterable<Uint8Array> & { destroy?: (er
   }
   return { text: Buffer.concat(parts, size).toString('utf8'), truncated: false };
 }
-

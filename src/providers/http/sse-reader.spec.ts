@@ -11,8 +11,13 @@ async function all(it: AsyncIterable<string>) {
 }
 
 describe('readSseData', () => {
-  it('yields each event\'s data however the bytes are split, CRLF included', async () => {
-    expect(await all(readSseData(pieces('data: a\n', '\ndata: b\r\n\r\n: comment\n\ndata: c\ndata: d\n\n', 'event: x\ndata:e')))).toEqual(['a', 'b', 'c\nd', 'e']);
+  it("yields each event's data however the bytes are split, CRLF included", async () => {
+    expect(await all(readSseData(pieces('data: a\n', '\ndata: b\r\n\r\n: comment\n\ndata: c\ndata: d\n\n', 'event: x\ndata:e')))).toEqual([
+      'a',
+      'b',
+      'c\nd',
+      'e',
+    ]);
   });
 
   it('finds a separator split across pieces', async () => {

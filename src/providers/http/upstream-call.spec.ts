@@ -141,7 +141,7 @@ describe('UpstreamCall', () => {
     expect(closedSockets).toBe(before);
   });
 
-  it('rejects a read with undici\'s body timeout when the upstream goes silent', async () => {
+  it("rejects a read with undici's body timeout when the upstream goes silent", async () => {
     handler = (_req, res) => {
       res.writeHead(200);
       res.write('one');

@@ -5,7 +5,8 @@ import { errorKind, finalError, isFallbackWorthy } from '../../common/errors/ups
 import { DeadlineExceeded, fromTransportError, upstreamErrorFromResponse } from './upstream-errors.js';
 
 const live = new AbortController().signal;
-const answer = (status: number, text = '', headers: Record<string, string> = {}) => upstreamErrorFromResponse('vllm', status, headers, text, ['sk-secret-key-123']);
+const answer = (status: number, text = '', headers: Record<string, string> = {}) =>
+  upstreamErrorFromResponse('vllm', status, headers, text, ['sk-secret-key-123']);
 /** What the client ends up with once the router gave up on this error, and how it was counted. */
 const outcome = (err: unknown) => {
   const r = toErrorResponse(finalError(err));
@@ -15,15 +16,35 @@ const outcome = (err: unknown) => {
 describe('upstream failures, from the wire to what the client gets', () => {
   it.each([
     ['a 503', answer(503, '{"error":{"message":"busy"}}'), { status: 502, code: 'upstream_error', fallback: true, kind: '5xx' }],
-    ['a 429', answer(429, '{"error":{"message":"slow down"}}', { 'retry-after': '2' }), { status: 429, code: 'upstream_rate_limited', fallback: true, kind: 'rate_limited' }],
+    [
+      'a 429',
+      answer(429, '{"error":{"message":"slow down"}}', { 'retry-after': '2' }),
+      { status: 429, code: 'upstream_rate_limited', fallback: true, kind: 'rate_limited' },
+    ],
     ['a 400', answer(400, '{"error":{"message":"bad","code":"bad_temp"}}'), { status: 400, code: 'bad_temp', fallback: false, kind: '4xx' }],
     ['a 400 that is not JSON', answer(400, 'nope'), { status: 400, code: null, fallback: false, kind: '4xx' }],
     ['a 401 (our key)', answer(401, 'sk-secret-key-123 is invalid'), { status: 502, code: 'upstream_auth_failed', fallback: true, kind: '5xx' }],
     ['a 403 (our key)', answer(403), { status: 502, code: 'upstream_auth_failed', fallback: true, kind: '5xx' }],
-    ['a refused connection', fromTransportError('vllm', Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), live, 1000), { status: 502, code: 'upstream_unavailable', fallback: true, kind: 'connect' }],
-    ['a reset connection', fromTransportError('vllm', Object.assign(new Error('x'), { code: 'ECONNRESET' }), live, 1000), { status: 502, code: 'upstream_unavailable', fallback: true, kind: 'connect' }],
-    ['headers past their deadline', fromTransportError('vllm', new undiciErrors.HeadersTimeoutError(), live, 1000), { status: 504, code: 'upstream_timeout', fallback: true, kind: 'timeout' }],
-    ['a whole reply past its deadline', fromTransportError('vllm', new DeadlineExceeded(), live, 1000), { status: 504, code: 'upstream_timeout', fallback: true, kind: 'timeout' }],
+    [
+      'a refused connection',
+      fromTransportError('vllm', Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), live, 1000),
+      { status: 502, code: 'upstream_unavailable', fallback: true, kind: 'connect' },
+    ],
+    [
+      'a reset connection',
+      fromTransportError('vllm', Object.assign(new Error('x'), { code: 'ECONNRESET' }), live, 1000),
+      { status: 502, code: 'upstream_unavailable', fallback: true, kind: 'connect' },
+    ],
+    [
+      'headers past their deadline',
+      fromTransportError('vllm', new undiciErrors.HeadersTimeoutError(), live, 1000),
+      { status: 504, code: 'upstream_timeout', fallback: true, kind: 'timeout' },
+    ],
+    [
+      'a whole reply past its deadline',
+      fromTransportError('vllm', new DeadlineExceeded(), live, 1000),
+      { status: 504, code: 'upstream_timeout', fallback: true, kind: 'timeout' },
+    ],
   ])('%s', (_name, err, expected) => {
     expect(outcome(err)).toEqual(expected);
   });

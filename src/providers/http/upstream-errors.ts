@@ -37,7 +37,13 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
  * out), the rest is retryable. An upstream 401/403 is the service's credentials failing, not the
  * client's: it becomes a 502.
  */
-export function upstreamErrorFromResponse(provider: string, status: number, headers: Record<string, string | string[] | undefined>, rawText: string, secrets: readonly string[] = []): UpstreamError {
+export function upstreamErrorFromResponse(
+  provider: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  rawText: string,
+  secrets: readonly string[] = [],
+): UpstreamError {
   const text = redactSecrets(rawText, secrets);
   if (isCredentialFailure(status)) {
     const message = `The upstream '${provider}' refused the service's credentials (${status}); check the provider's apiKey.`;
@@ -50,8 +56,16 @@ export function upstreamErrorFromResponse(provider: string, status: number, head
     body = undefined;
   }
   const message = messageOf(body) ?? `The upstream '${provider}' answered ${status}.`;
-  const passBody = body && typeof body === 'object' && !Array.isArray(body) ? body : { error: { message, type: 'invalid_request_error', param: null, code: null } };
-  return new UpstreamError({ provider, status, message, retryable: isRetryableStatus(status), body: passBody, retryAfterMs: parseRetryAfter(headers['retry-after']) });
+  const passBody =
+    body && typeof body === 'object' && !Array.isArray(body) ? body : { error: { message, type: 'invalid_request_error', param: null, code: null } };
+  return new UpstreamError({
+    provider,
+    status,
+    message,
+    retryable: isRetryableStatus(status),
+    body: passBody,
+    retryAfterMs: parseRetryAfter(headers['retry-after']),
+  });
 }
 
 /** A whole-reply deadline passed while the body was being read. */
@@ -67,10 +81,11 @@ export class DeadlineExceeded extends Error {
  */
 export function fromTransportError(provider: string, err: unknown, signal: AbortSignal, timeoutMs: number): unknown {
   if (err instanceof ApiError) return err;
-  if (err instanceof DeadlineExceeded || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) return new UpstreamTimeoutError(provider, timeoutMs);
+  if (err instanceof DeadlineExceeded || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError)
+    return new UpstreamTimeoutError(provider, timeoutMs);
   if (signal.aborted) return err;
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-  const what = code === 'ECONNREFUSED' ? 'refused the connection' : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'closed the connection' : 'could not be reached';
+  const what =
+    code === 'ECONNREFUSED' ? 'refused the connection' : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'closed the connection' : 'could not be reached';
   return new UpstreamError({ provider, status: 502, message: `The upstream '${provider}' ${what}.`, retryable: true, code: ERROR_CODES.upstreamUnavailable });
 }
-
