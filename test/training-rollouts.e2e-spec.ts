@@ -447,4 +447,13 @@ models:
     expect(ours(vllm.bodies('unload_lora_adapter').map((u) => u.lora_name))).toEqual([y.slice(ART.length)]);
     expect(loadCalls()).toEqual([x, y, z].map((m) => m.slice(ART.length)));
   });
+
+  it('reloads an adapter vLLM forgot behind both replicas\' backs, every rollout served', async () => {
+    const model = ckpt('forgotten', 'step1');
+    expect(await outcome(rolloutOn(replicas[0], model, 1, false))).toBe('passed');
+    vllm.loaded.delete(model.slice(ART.length));
+    const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => outcome(rolloutOn(replicas[i % 2], model, i, i % 2 === 0))));
+    expect(outcomes).toEqual(Array(6).fill('passed'));
+    expect(vllm.loaded.has(model.slice(ART.length))).toBe(true);
+  });
 });

@@ -1,6 +1,7 @@
 import { ApiError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import type { ChatCompletion, ChatCompletionChunk, ChunkFrame, CompletionFrame, RequestBody } from '../model-backend.js';
+import { topLevelValueAt } from './top-level-key.js';
 
 /**
  * The upstream request body: the client's body untouched except `model`. When the model name is
@@ -33,14 +34,14 @@ export class ModelSplicer {
   /** A reply parsed from `text`, with the requested model name on it and, when it can be spliced in, in its text. */
   completion(completion: ChatCompletion, text: string): CompletionFrame {
     // A reply is written whole, so it may span lines (Go's encoder ends Ollama's with a newline).
-    const spliced = this.splice(text, completion.model, false);
+    const spliced = this.spliceWhole(text, completion.model, false);
     completion.model = this.requestedModel;
     return { completion, text: spliced };
   }
 
   /** A chunk parsed from `text`, as {@link completion} does a reply. */
   chunk(chunk: ChatCompletionChunk, text: string): ChunkFrame {
-    const spliced = this.splice(text, chunk.model);
+    const spliced = this.spliceWhole(text, chunk.model, true);
     chunk.model = this.requestedModel;
     return { chunk, text: spliced };
   }
@@ -61,6 +62,22 @@ export class ModelSplicer {
     if (text.charCodeAt(at) !== 58) return undefined;
     at++;
     while (isSpace(text.charCodeAt(at))) at++;
+    return this.replaceAt(text, at, upstreamModel);
+  }
+
+  /**
+   * As {@link splice}, for a whole object's text: when `"model"` occurs more than once (a token or
+   * a message that reads "model", a nested key), the top-level key is found by walking the top level.
+   */
+  private spliceWhole(text: string, upstreamModel: unknown, oneLine: boolean): string | undefined {
+    const quick = this.splice(text, upstreamModel, oneLine);
+    if (quick !== undefined || typeof upstreamModel !== 'string' || (oneLine && text.includes('\n'))) return quick;
+    const at = topLevelValueAt(text, 'model');
+    return at === -1 ? undefined : this.replaceAt(text, at, upstreamModel);
+  }
+
+  /** `text` with the requested name in place of the upstream's, written as JSON at `at`; undefined when it is written otherwise. */
+  private replaceAt(text: string, at: number, upstreamModel: string): string | undefined {
     if (upstreamModel !== this.upstream) {
       this.upstream = upstreamModel;
       this.upstreamQuoted = JSON.stringify(upstreamModel);
