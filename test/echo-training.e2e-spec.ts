@@ -40,26 +40,29 @@ describe('echo as a training-loop double, over HTTP', () => {
   });
   afterAll(() => running.close());
 
-  it.each([false, true])('n=2 (stream %s): every choice has logprobs and token ids, the ids agree with its token_id:<id> tokens, and they sum to usage', async (stream) => {
-    const t = await rollout(stream ? { stream_options: { include_usage: true } } : {}, { stream, matchChoicesBy: 'index' });
+  it.each([false, true])(
+    'n=2 (stream %s): every choice has logprobs and token ids, the ids agree with its token_id:<id> tokens, and they sum to usage',
+    async (stream) => {
+      const t = await rollout(stream ? { stream_options: { include_usage: true } } : {}, { stream, matchChoicesBy: 'index' });
 
-    expect(t.model).toBe('echo');
-    expect(t.choices.map((c) => c.index)).toEqual([0, 1]);
-    expect(t.choices[0].content).toBe(TEXT);
-    for (const c of t.choices) {
-      expect(c.tokenIdsFrom).toBe('token_ids');
-      expect(c.finishReason).toBe('stop');
-      expect(c.logprobs).toHaveLength(c.tokenIds.length);
-      // A choice says the first words of the echo: its ids are the first ids of the whole echo.
-      expect(c.content).toBe(words.slice(0, c.tokenIds.length).join(''));
-      expect(c.tokenIds).toEqual(t.choices[0].tokenIds.slice(0, c.tokenIds.length));
-    }
-    expect(t.choices[0].tokenIds).toHaveLength(words.length);
-    expect(t.choices[1]).not.toEqual({ ...t.choices[0], index: 1 });
-    expect(t.usage!.completion_tokens).toBe(t.choices[0].tokenIds.length + t.choices[1].tokenIds.length);
-    expect(t.promptTokenIds).toHaveLength(t.usage!.prompt_tokens);
-    expect(t.usage!.total_tokens).toBe(t.usage!.prompt_tokens + t.usage!.completion_tokens);
-  });
+      expect(t.model).toBe('echo');
+      expect(t.choices.map((c) => c.index)).toEqual([0, 1]);
+      expect(t.choices[0].content).toBe(TEXT);
+      for (const c of t.choices) {
+        expect(c.tokenIdsFrom).toBe('token_ids');
+        expect(c.finishReason).toBe('stop');
+        expect(c.logprobs).toHaveLength(c.tokenIds.length);
+        // A choice says the first words of the echo: its ids are the first ids of the whole echo.
+        expect(c.content).toBe(words.slice(0, c.tokenIds.length).join(''));
+        expect(c.tokenIds).toEqual(t.choices[0].tokenIds.slice(0, c.tokenIds.length));
+      }
+      expect(t.choices[0].tokenIds).toHaveLength(words.length);
+      expect(t.choices[1]).not.toEqual({ ...t.choices[0], index: 1 });
+      expect(t.usage!.completion_tokens).toBe(t.choices[0].tokenIds.length + t.choices[1].tokenIds.length);
+      expect(t.promptTokenIds).toHaveLength(t.usage!.prompt_tokens);
+      expect(t.usage!.total_tokens).toBe(t.usage!.prompt_tokens + t.usage!.completion_tokens);
+    },
+  );
 
   it('streams and answers whole the same tokens, logprobs and usage for the same seed', async () => {
     const plain = await rollout();
@@ -167,7 +170,11 @@ describe('echo as a training-loop double, over HTTP', () => {
     const big = { model: 'echo', messages: [{ role: 'user', content: 'a '.repeat(2500) }], n: 16, logprobs: true, top_logprobs: 20, seed: 1 };
     const refused = await post(`${base}/chat/completions`, big);
     expect(refused.status).toBe(400);
-    expect(refused.json.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', message: expect.stringContaining("set 'stream' to true") });
+    expect(refused.json.error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'invalid_request',
+      message: expect.stringContaining("set 'stream' to true"),
+    });
     const chunks = await streamed({ ...big, stream_options: { include_usage: true } });
     const entries = chunks.reduce((n, c) => n + (c.choices[0]?.logprobs?.content.length ?? 0), 0);
     expect(entries).toBe(chunks.at(-1).usage.completion_tokens);
@@ -206,8 +213,12 @@ models:
     expect(t.usage!.completion_tokens).toBe(t.choices[0].tokenIds.length + t.choices[1].tokenIds.length);
     expect(t.promptTokenIds).toHaveLength(t.usage!.prompt_tokens);
     // The plain route gives the same rollout when it is asked for every field.
-    const asked = await runRollout(base, KEY, { ...body, model: 'echo', logprobs: true, top_logprobs: 0, return_tokens_as_token_ids: true, return_token_ids: true }, { stream, matchChoicesBy: 'index' });
+    const asked = await runRollout(
+      base,
+      KEY,
+      { ...body, model: 'echo', logprobs: true, top_logprobs: 0, return_tokens_as_token_ids: true, return_token_ids: true },
+      { stream, matchChoicesBy: 'index' },
+    );
     expect(asked.choices).toEqual(t.choices);
   });
 });
-

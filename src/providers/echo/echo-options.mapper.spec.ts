@@ -17,7 +17,9 @@ describe('echoOptions', () => {
   it('reads absent and null fields as one plain echo, seed 0', () => {
     const plain = { n: 1, seed: 0, logprobs: false, topLogprobs: 0, tokensAsIds: false, tokenIds: false };
     expect(echoOptions(body({}))).toEqual(plain);
-    expect(echoOptions(body({ n: null, seed: null, logprobs: null, top_logprobs: null, return_tokens_as_token_ids: null, return_token_ids: null }))).toEqual(plain);
+    expect(echoOptions(body({ n: null, seed: null, logprobs: null, top_logprobs: null, return_tokens_as_token_ids: null, return_token_ids: null }))).toEqual(
+      plain,
+    );
     expect(isRollout(plain)).toBe(false);
     expect(isRollout({ ...plain, seed: 9, tokensAsIds: true })).toBe(false);
   });
@@ -50,16 +52,46 @@ describe('echoOptions', () => {
     [{ n: -1500 }, 'n', 'integer_below_min_value', "Invalid 'n': integer below minimum value. Expected a value >= 1, but got -1500 instead."],
     [{ n: 1.5 }, 'n', 'invalid_type', "Invalid type for 'n': expected an integer, but got a decimal number instead."],
     [{ n: '2' }, 'n', 'invalid_type', "Invalid type for 'n': expected an integer, but got a string instead."],
-    [{ logprobs: true, top_logprobs: 21 }, 'top_logprobs', 'integer_above_max_value', "Invalid 'top_logprobs': integer above maximum value. Expected a value <= 20, but got 21 instead."],
-    [{ logprobs: true, top_logprobs: -1 }, 'top_logprobs', 'integer_below_min_value', "Invalid 'top_logprobs': integer below minimum value. Expected a value >= 0, but got -1 instead."],
+    [
+      { logprobs: true, top_logprobs: 21 },
+      'top_logprobs',
+      'integer_above_max_value',
+      "Invalid 'top_logprobs': integer above maximum value. Expected a value <= 20, but got 21 instead.",
+    ],
+    [
+      { logprobs: true, top_logprobs: -1 },
+      'top_logprobs',
+      'integer_below_min_value',
+      "Invalid 'top_logprobs': integer below minimum value. Expected a value >= 0, but got -1 instead.",
+    ],
     [{ top_logprobs: 2 }, 'top_logprobs', 'invalid_value', "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used."],
-    [{ logprobs: false, top_logprobs: 1 }, 'top_logprobs', 'invalid_value', "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used."],
+    [
+      { logprobs: false, top_logprobs: 1 },
+      'top_logprobs',
+      'invalid_value',
+      "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used.",
+    ],
     [{ logprobs: 'true' }, 'logprobs', 'invalid_type', "Invalid type for 'logprobs': expected a boolean, but got a string instead."],
     [{ return_token_ids: 1 }, 'return_token_ids', 'invalid_type', "Invalid type for 'return_token_ids': expected a boolean, but got a decimal number instead."],
-    [{ return_tokens_as_token_ids: {} }, 'return_tokens_as_token_ids', 'invalid_type', "Invalid type for 'return_tokens_as_token_ids': expected a boolean, but got an object instead."],
+    [
+      { return_tokens_as_token_ids: {} },
+      'return_tokens_as_token_ids',
+      'invalid_type',
+      "Invalid type for 'return_tokens_as_token_ids': expected a boolean, but got an object instead.",
+    ],
     [{ seed: [1] }, 'seed', 'invalid_type', "Invalid type for 'seed': expected an integer, but got an array instead."],
-    [{ seed: 2 ** 63 }, 'seed', 'integer_above_max_value', "Invalid 'seed': integer above maximum value. Expected a value <= 9223372036854775807, but got 9223372036854776000 instead."],
-    [{ seed: -(2 ** 64) }, 'seed', 'integer_below_min_value', "Invalid 'seed': integer below minimum value. Expected a value >= -9223372036854775808, but got -18446744073709552000 instead."],
+    [
+      { seed: 2 ** 63 },
+      'seed',
+      'integer_above_max_value',
+      "Invalid 'seed': integer above maximum value. Expected a value <= 9223372036854775807, but got 9223372036854776000 instead.",
+    ],
+    [
+      { seed: -(2 ** 64) },
+      'seed',
+      'integer_below_min_value',
+      "Invalid 'seed': integer below minimum value. Expected a value >= -9223372036854775808, but got -18446744073709552000 instead.",
+    ],
   ])('refuses %j: 400 with param %s, code %s', (fields, param, code, message) => {
     expect(refusal(fields)).toEqual({ status: 400, param, code, message });
   });

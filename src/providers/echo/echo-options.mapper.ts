@@ -54,10 +54,18 @@ function integer(body: ChatRequestBody, field: string, min: number, max: number)
   }
   // max is inclusive; 2**63 - 1 is not a double, so the int64 bound compares as `>= 2**63`.
   if (v > max || (max === INT64 - 1 && v >= INT64)) {
-    throw invalid(field, ERROR_CODES.integerAboveMaxValue, `Invalid '${field}': integer above maximum value. Expected a value <= ${boundText(max)}, but got ${v} instead.`);
+    throw invalid(
+      field,
+      ERROR_CODES.integerAboveMaxValue,
+      `Invalid '${field}': integer above maximum value. Expected a value <= ${boundText(max)}, but got ${v} instead.`,
+    );
   }
   if (v < min) {
-    throw invalid(field, ERROR_CODES.integerBelowMinValue, `Invalid '${field}': integer below minimum value. Expected a value >= ${boundText(min)}, but got ${v} instead.`);
+    throw invalid(
+      field,
+      ERROR_CODES.integerBelowMinValue,
+      `Invalid '${field}': integer below minimum value. Expected a value >= ${boundText(min)}, but got ${v} instead.`,
+    );
   }
   return v;
 }

@@ -32,7 +32,14 @@ describe('echo token ids', () => {
   it('give the prompt one id for each token usage.prompt_tokens counts', () => {
     const messages = [
       { role: 'system', content: 'be brief' },
-      { role: 'user', content: [{ type: 'text', text: 'hello big' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'world' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'hello big' },
+          { type: 'image_url', image_url: { url: 'x' } },
+          { type: 'text', text: 'world' },
+        ],
+      },
       { role: 'assistant', content: null },
       { role: 'user', content: '  spaced\n out  ' },
     ];

@@ -6,7 +6,28 @@ import { isSpace, PART_SEPARATOR, tokens } from './echo.mapper.js';
 // text, or of (seed, choice index, position), so a stream and a plain reply carry the same values.
 
 /** Words offered as the runners-up in `top_logprobs` (one more than the 19 a top-20 list needs beside the token itself). */
-const ALTERNATIVES = ['the', 'policy', 'answers', 'with', 'a', 'few', 'plain', 'words', 'about', 'reward', 'step', 'token', 'value', 'gradient', 'sample', 'batch', 'trained', 'checkpoint', 'rollout', 'model'];
+const ALTERNATIVES = [
+  'the',
+  'policy',
+  'answers',
+  'with',
+  'a',
+  'few',
+  'plain',
+  'words',
+  'about',
+  'reward',
+  'step',
+  'token',
+  'value',
+  'gradient',
+  'sample',
+  'batch',
+  'trained',
+  'checkpoint',
+  'rollout',
+  'model',
+];
 const LN2 = Math.log(2);
 
 /** One `logprobs.content[]` entry, as vLLM writes it. */
@@ -35,7 +56,10 @@ export function promptTokenIds(messages: ChatMessage[]): number[] {
 export class ChoiceSampler {
   private readonly base: number;
 
-  constructor(seed: number, readonly index: number) {
+  constructor(
+    seed: number,
+    readonly index: number,
+  ) {
     // Both 32-bit halves of the seed, so seeds that differ only above 2**32 still differ.
     const low = seed >>> 0;
     const high = Math.floor(seed / 2 ** 32) >>> 0;

@@ -24,7 +24,14 @@ describe('EchoBackend', () => {
     { role: 'system', content: 'be brief' },
     { role: 'user', content: 'first question' },
     { role: 'assistant', content: 'ok' },
-    { role: 'user', content: [{ type: 'text', text: 'hello big' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'world' }] },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'hello big' },
+        { type: 'image_url', image_url: { url: 'x' } },
+        { type: 'text', text: 'world' },
+      ],
+    },
   ];
 
   it('answers with the last user message text and counts words as tokens', async () => {
@@ -102,8 +109,12 @@ describe('EchoBackend', () => {
     it('streams the same choices as it answers them whole, one choice a chunk, role chunks with prompt_token_ids first, usage summed last', async () => {
       const { completion: whole } = await echo.complete(request(rollout), signal);
       const { chunks, choices } = await gathered(rollout);
-      expect(choices).toEqual(whole.choices.map((c: any) => ({ content: c.message.content, finish_reason: c.finish_reason, logprobs: c.logprobs.content, token_ids: c.token_ids })));
-      expect(chunks.slice(0, 3).map((c) => [c.choices[0].index, c.choices[0].delta, c.prompt_token_ids])).toEqual([0, 1, 2].map((i) => [i, { role: 'assistant', content: '' }, whole.prompt_token_ids]));
+      expect(choices).toEqual(
+        whole.choices.map((c: any) => ({ content: c.message.content, finish_reason: c.finish_reason, logprobs: c.logprobs.content, token_ids: c.token_ids })),
+      );
+      expect(chunks.slice(0, 3).map((c) => [c.choices[0].index, c.choices[0].delta, c.prompt_token_ids])).toEqual(
+        [0, 1, 2].map((i) => [i, { role: 'assistant', content: '' }, whole.prompt_token_ids]),
+      );
       expect(chunks.slice(0, -1).every((c) => c.choices.length === 1)).toBe(true);
       expect(chunks.slice(3).some((c) => 'prompt_token_ids' in c)).toBe(false);
       expect(chunks.at(-1)).toMatchObject({ choices: [], usage: whole.usage });
@@ -151,7 +162,10 @@ describe('EchoBackend', () => {
       expect(JSON.stringify(under).length).toBeLessThan(REPLY_BUDGET_CHARS);
       let chunks = 0;
       for await (const frame of echo.stream(big(4000), signal)) if (frame.chunk.choices[0]?.logprobs) chunks++;
-      expect(chunks).toBe((await echo.complete(request({ ...(big(4000).body.json as object), return_token_ids: true, logprobs: false, top_logprobs: 0 }), signal)).completion.usage!.completion_tokens);
+      expect(chunks).toBe(
+        (await echo.complete(request({ ...(big(4000).body.json as object), return_token_ids: true, logprobs: false, top_logprobs: 0 }), signal)).completion
+          .usage!.completion_tokens,
+      );
     });
 
     it('counts the text too: one 9 MB word with its logprobs is over the budget', async () => {

@@ -6,10 +6,37 @@ const byRegex = (text: string): string[] => text.match(/\s*\S+(?:\s+$)?/g) ?? []
 /** A small seeded generator, so a failure names an input that can be replayed. */
 function random(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-const ALPHABET = [' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff', '\u200b', '\u0085', 'a', 'b', 'é', '語', '\ud83d\ude00', '\ud800', '.', '0'];
+const ALPHABET = [
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\v',
+  '\f',
+  '\u00a0',
+  '\u1680',
+  '\u2000',
+  '\u200a',
+  '\u2028',
+  '\u2029',
+  '\u202f',
+  '\u205f',
+  '\u3000',
+  '\ufeff',
+  '\u200b',
+  '\u0085',
+  'a',
+  'b',
+  'é',
+  '語',
+  '\ud83d\ude00',
+  '\ud800',
+  '.',
+  '0',
+];
 
 describe('echo tokens', () => {
   it('treats exactly the characters of \\s as white space', () => {
