@@ -89,7 +89,9 @@ models:
     const r = await post(url, ask(`${ART}acme/agents/bot:step25`));
     expect(r.status).toBe(200);
     expect(r.json.model).toBe(`${ART}acme/agents/bot:step25`);
-    expect(vllm.calls('load_lora_adapter').map((c) => c.json)).toEqual([{ lora_name: 'acme/agents/bot:step25', lora_path: '/adapters/acme/agents/bot/step25' }]);
+    expect(vllm.calls('load_lora_adapter').map((c) => c.json)).toEqual([
+      { lora_name: 'acme/agents/bot:step25', lora_path: '/adapters/acme/agents/bot/step25' },
+    ]);
     expect(vllm.calls('chat/completions').map((c) => c.json.model)).toEqual(['acme/agents/bot:step25']);
     expect((await post(url, ask(`${ART}acme/agents/bot:step25`, { stream: true }))).text).toContain(`"model":"${ART}acme/agents/bot:step25"`);
     expect(vllm.calls('load_lora_adapter')).toHaveLength(1);
@@ -100,12 +102,15 @@ models:
     expect(vllm.calls('load_lora_adapter')[0].json).toEqual({ lora_name: 'acme/agents/bot:latest', lora_path: '/adapters/acme/agents/bot/latest' });
   });
 
-  it.each(['acme/agents', 'acme/agents/bot/extra:v1', 'acme/../bot:v1', 'acme/agents/bot:v1:v2', 'acme/agents/:v1'])('answers a malformed name (%s) with 404 model_not_found saying the form, calling nothing', async (name) => {
-    const r = await post(url, ask(`${ART}${name}`));
-    expect(r.status).toBe(404);
-    expect(r.json.error).toMatchObject({ code: 'model_not_found', message: expect.stringContaining('<entity>/<project>/<name>[:<version>]') });
-    expect(vllm.requests).toHaveLength(0);
-  });
+  it.each(['acme/agents', 'acme/agents/bot/extra:v1', 'acme/../bot:v1', 'acme/agents/bot:v1:v2', 'acme/agents/:v1'])(
+    'answers a malformed name (%s) with 404 model_not_found saying the form, calling nothing',
+    async (name) => {
+      const r = await post(url, ask(`${ART}${name}`));
+      expect(r.status).toBe(404);
+      expect(r.json.error).toMatchObject({ code: 'model_not_found', message: expect.stringContaining('<entity>/<project>/<name>[:<version>]') });
+      expect(vllm.requests).toHaveLength(0);
+    },
+  );
 
   it('loads once however many first requests arrive together', async () => {
     vllm.loadDelayMs = 150;
@@ -162,7 +167,7 @@ models:
     expect(third.peakLoaded).toBe(4);
   });
 
-  it('retries a load that fails with 5xx by the provider\'s rules', async () => {
+  it("retries a load that fails with 5xx by the provider's rules", async () => {
     vllm.failLoads = { count: 1, status: 503 };
     const r = await post(url, ask(`${ART}acme/agents/bot:v3`));
     expect(r.status).toBe(200);

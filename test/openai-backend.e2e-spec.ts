@@ -106,15 +106,25 @@ models:
 
   it('relays the upstream reply and chunks as written, only the model name changed', async () => {
     // `1.50` and the escaped `\u00e9` would come out as `1.5` and `é` from a parse-and-stringify.
-    const text = (model: string, extra: string) => `{"id":"c","object":"chat.completion${extra}","created":1,"model":${JSON.stringify(model)},"x":1.50,"note":"caf\\u00e9",`;
+    const text = (model: string, extra: string) =>
+      `{"id":"c","object":"chat.completion${extra}","created":1,"model":${JSON.stringify(model)},"x":1.50,"note":"caf\\u00e9",`;
     vllm.reset((req, res) => {
-      if (!req.json.stream) return reply(res, 200, `${text(req.json.model, '')}"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop","logprobs":null}]}`);
+      if (!req.json.stream)
+        return reply(
+          res,
+          200,
+          `${text(req.json.model, '')}"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop","logprobs":null}]}`,
+        );
       return streamFrames(res, [`${text(req.json.model, '.chunk')}"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop","logprobs":null}]}`]);
     });
     const plain = await post(url, { model: 'qwen3-8b', ...hello });
-    expect(plain.text).toBe(`${text('qwen3-8b', '')}"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop","logprobs":null}]}`);
+    expect(plain.text).toBe(
+      `${text('qwen3-8b', '')}"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop","logprobs":null}]}`,
+    );
     const streamed = await post(url, { model: 'qwen3-8b', ...hello, stream: true });
-    expect(sseData(streamed.text)[0]).toBe(`${text('qwen3-8b', '.chunk')}"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop","logprobs":null}]}`);
+    expect(sseData(streamed.text)[0]).toBe(
+      `${text('qwen3-8b', '.chunk')}"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop","logprobs":null}]}`,
+    );
     expect(vllm.requests.every((r) => r.json.model === 'Qwen/Qwen3-8B')).toBe(true);
   });
 
@@ -122,7 +132,16 @@ models:
     // Chunks read without a JSON.parse (they repeat the one before but for the content) must come out as parsed ones do.
     const frame = (model: string, content: string, finish = 'null') =>
       `{"id":"c","object":"chat.completion.chunk","created":1,"model":${JSON.stringify(model)},"x":1.50,"choices":[{"index":0,"delta":{"content":${content}},"finish_reason":${finish},"logprobs":null}]}`;
-    const contents = ['"Hel"', '"lo"', '" caf\\u00e9"', '" \\"quoted\\" \\\\ \\n"', '""', '"\\ud83d\\ude00"', '" ✓ ünï"', ...Array.from({ length: 40 }, (_, i) => `" t${i}"`)];
+    const contents = [
+      '"Hel"',
+      '"lo"',
+      '" caf\\u00e9"',
+      '" \\"quoted\\" \\\\ \\n"',
+      '""',
+      '"\\ud83d\\ude00"',
+      '" ✓ ünï"',
+      ...Array.from({ length: 40 }, (_, i) => `" t${i}"`),
+    ];
     vllm.reset((req, res) => streamFrames(res, [...contents.map((c) => frame(req.json.model, c)), frame(req.json.model, '""', '"stop"')]));
     const streamed = await post(url, { model: 'qwen3-8b', ...hello, stream: true });
     expect(sseData(streamed.text)).toEqual([...contents.map((c) => frame('qwen3-8b', c)), frame('qwen3-8b', '""', '"stop"'), '[DONE]']);
@@ -179,7 +198,9 @@ models:
   });
 
   it('retries 503 honouring Retry-After in seconds, then succeeds', async () => {
-    vllm.reset((req, res) => (vllm.requests.length === 1 ? reply(res, 503, { error: { message: 'busy' } }, { 'retry-after': '1' }) : reply(res, 200, completion(req.json.model, 'ok'))));
+    vllm.reset((req, res) =>
+      vllm.requests.length === 1 ? reply(res, 503, { error: { message: 'busy' } }, { 'retry-after': '1' }) : reply(res, 200, completion(req.json.model, 'ok')),
+    );
     const started = Date.now();
     const r = await post(url, { model: 'qwen3-8b', ...hello });
     expect(r.status).toBe(200);
@@ -189,7 +210,9 @@ models:
 
   it('retries 429 honouring Retry-After as an HTTP date', async () => {
     vllm.reset((req, res) =>
-      vllm.requests.length === 1 ? reply(res, 429, { error: { message: 'slow down' } }, { 'retry-after': new Date(Date.now() + 1500).toUTCString() }) : reply(res, 200, completion(req.json.model, 'ok')),
+      vllm.requests.length === 1
+        ? reply(res, 429, { error: { message: 'slow down' } }, { 'retry-after': new Date(Date.now() + 1500).toUTCString() })
+        : reply(res, 200, completion(req.json.model, 'ok')),
     );
     const started = Date.now();
     expect((await post(url, { model: 'qwen3-8b', ...hello })).status).toBe(200);
@@ -301,7 +324,11 @@ models:
   });
 
   it('relays an error event the upstream sends mid-stream', async () => {
-    vllm.reset((req, res) => streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), { error: { message: 'GPU fell over', type: 'server_error' } }], { done: false }));
+    vllm.reset((req, res) =>
+      streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), { error: { message: 'GPU fell over', type: 'server_error' } }], {
+        done: false,
+      }),
+    );
     const frames = sseData((await post(url, { model: 'qwen3-8b', ...hello, stream: true })).text);
     expect(JSON.parse(frames.at(-1)!).error.message).toContain('GPU fell over');
   });
@@ -314,7 +341,12 @@ models:
       }
     });
     const controller = new AbortController();
-    const pending = fetch(url, { method: 'POST', headers: authHeaders(), body: JSON.stringify({ model: 'qwen3-8b', ...hello, stream }), signal: controller.signal }).then(async (res) => {
+    const pending = fetch(url, {
+      method: 'POST',
+      headers: authHeaders(),
+      body: JSON.stringify({ model: 'qwen3-8b', ...hello, stream }),
+      signal: controller.signal,
+    }).then(async (res) => {
       const reader = res.body!.getReader();
       await reader.read();
       return reader.read();
@@ -332,7 +364,11 @@ models:
   it('works with the official openai SDK, streaming included', async () => {
     vllm.reset((req, res) =>
       req.json.stream
-        ? streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), chunk(req.json.model, { content: 'streamed' }), chunk(req.json.model, {}, 'stop')])
+        ? streamFrames(res, [
+            chunk(req.json.model, { role: 'assistant', content: '' }),
+            chunk(req.json.model, { content: 'streamed' }),
+            chunk(req.json.model, {}, 'stop'),
+          ])
         : reply(res, 200, completion(req.json.model, 'plain')),
     );
     const client = new OpenAI({ apiKey: KEY, baseURL: `${running.url}/v1`, maxRetries: 0 });
@@ -341,7 +377,7 @@ models:
     let text = '';
     for await (const c of await client.chat.completions.create({ model: 'qwen3-8b', messages: [{ role: 'user', content: 'x' }], stream: true })) {
       expect(c.model).toBe('qwen3-8b');
-      text += c.choices[0]?.delta.content ?? '';
+      text += String(c.choices[0]?.delta.content ?? '');
     }
     expect(text).toBe('streamed');
   });
@@ -363,13 +399,23 @@ describe('the openai backend on its own', () => {
 
   it('does not count a slow reader against the deadline: a healthy stream read with pauses longer than timeoutMs completes', async () => {
     const words = ['a ', 'steady ', 'stream ', 'of ', 'text ', 'that ', 'keeps ', 'coming'];
-    vllm.reset((req, res) => streamFrames(res, [chunk(req.json.model, { role: 'assistant', content: '' }), ...words.map((w) => chunk(req.json.model, { content: w })), chunk(req.json.model, {}, 'stop')], { gapMs: 100 }));
+    vllm.reset((req, res) =>
+      streamFrames(
+        res,
+        [
+          chunk(req.json.model, { role: 'assistant', content: '' }),
+          ...words.map((w) => chunk(req.json.model, { content: w })),
+          chunk(req.json.model, {}, 'stop'),
+        ],
+        { gapMs: 100 },
+      ),
+    );
     const chunks: ChatCompletionChunk[] = [];
     const json = { model: 'qwen', messages: [{ role: 'user', content: 'hi' }], stream: true };
     const request: BackendRequest = { body: { json }, requestedModel: 'qwen', model: 'qwen' };
     // The upstream keeps sending while the reader is away (as when a client's socket is full): its events wait, unread.
     for await (const { chunk } of backend.stream(request, new AbortController().signal)) if (chunks.push(chunk) === 2) await sleep(900);
-    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(words.join(''));
+    expect(chunks.map((c) => (c.choices[0]?.delta.content as string | undefined) ?? '').join('')).toBe(words.join(''));
     expect(chunks.at(-1)?.choices[0].finish_reason).toBe('stop');
   });
 });

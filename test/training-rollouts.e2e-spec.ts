@@ -448,7 +448,7 @@ models:
     expect(loadCalls()).toEqual([x, y, z].map((m) => m.slice(ART.length)));
   });
 
-  it('reloads an adapter vLLM forgot behind both replicas\' backs, every rollout served', async () => {
+  it("reloads an adapter vLLM forgot behind both replicas' backs, every rollout served", async () => {
     const model = ckpt('forgotten', 'step1');
     expect(await outcome(rolloutOn(replicas[0], model, 1, false))).toBe('passed');
     vllm.loaded.delete(model.slice(ART.length));

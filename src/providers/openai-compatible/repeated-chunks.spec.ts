@@ -27,7 +27,14 @@ function readerAfter(first: string): RepeatedChunks {
 }
 
 const vllm = (content: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1700000000, model: 'served', choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }], ...extra });
+  JSON.stringify({
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1700000000,
+    model: 'served',
+    choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }],
+    ...extra,
+  });
 
 /** The reader's answer for `data` must be exactly the parsing path's, or none. */
 function expectAgrees(reader: RepeatedChunks, data: string): boolean {
@@ -58,7 +65,8 @@ describe('RepeatedChunks', () => {
   });
 
   it('works whether the model name comes before or after the content', () => {
-    const after = (content: string) => `{"choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}],"id":"c","model":"served"}`;
+    const after = (content: string) =>
+      `{"choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}],"id":"c","model":"served"}`;
     const reader = readerAfter(after('a'));
     expect(expectAgrees(reader, after('b'))).toBe(true);
   });
@@ -101,7 +109,7 @@ describe('RepeatedChunks', () => {
     const reader = readerAfter(vllm('seed'));
     const alphabet = ['a', ' ', '"', '\\', '\\"', '\\\\', '\\n', '\\u00e9', '\\ud83d', '\\/', 'é', '\u0007', '\\q', '\\u', '}', ']', ',', ':', '\\b\\f\\r\\t'];
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let fastOnes = 0;
     let refused = 0;
     for (let n = 0; n < 3000; n++) {
@@ -133,7 +141,14 @@ describe('RepeatedChunks', () => {
       vllm('a').replace('"id":"chatcmpl-1"', '"id":"chat\\u0063mpl-1"'),
       vllm('a').replace('{"content":"a"}', '{"con\\u0074ent":"a","x":{"content":"a"}}'),
       // Two choices, no string content, a model name that cannot be spliced.
-      JSON.stringify({ id: 'c', model: 'served', choices: [{ index: 0, delta: { content: 'a' } }, { index: 1, delta: { content: 'b' } }] }),
+      JSON.stringify({
+        id: 'c',
+        model: 'served',
+        choices: [
+          { index: 0, delta: { content: 'a' } },
+          { index: 1, delta: { content: 'b' } },
+        ],
+      }),
       JSON.stringify({ id: 'c', model: 'served', choices: [{ index: 0, delta: { tool_calls: [] } }] }),
       JSON.stringify({ id: 'c', model: 'served', meta: { model: 'served' }, choices: [{ index: 0, delta: { content: 'a' } }] }),
       JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content: 'a' } }] }),
