@@ -26,7 +26,13 @@ async function collect(stream: AsyncIterable<ChunkFrame>): Promise<{ chunks: Cha
   return { chunks };
 }
 
-const text = (chunks: ChatCompletionChunk[]) => chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+const text = (chunks: ChatCompletionChunk[]) =>
+  chunks
+    .map((c) => {
+      const content = c.choices[0]?.delta.content;
+      return typeof content === 'string' ? content : '';
+    })
+    .join('');
 const finishReason = (chunks: ChatCompletionChunk[]) => chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason;
 const schemaErrors = (chunks: ChatCompletionChunk[]) => chunks.flatMap((c) => openAiSchemaErrors('CreateChatCompletionStreamResponse', c));
 

@@ -20,7 +20,7 @@ describe('POST /v1/chat/completions (echo)', () => {
       ['an unknown key', authHeaders('sk-wrong')],
       ['an empty bearer', { authorization: 'Bearer ', 'content-type': 'application/json' }],
     ])('answers 401 with WWW-Authenticate for %s', async (_name, headers) => {
-      const r = await post(url, hello, headers as Record<string, string>);
+      const r = await post(url, hello, headers);
       expect(r.status).toBe(401);
       expect(r.headers.get('www-authenticate')).toBe('Bearer');
       expect(r.json).toMatchObject({ detail: expect.any(String), error: { type: 'authentication_error', code: 'invalid_api_key' } });
@@ -48,7 +48,10 @@ describe('POST /v1/chat/completions (echo)', () => {
             seen += d;
             // The body goes only when invited, as curl and HTTP clients do.
             if (seen.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && !socket.writableEnded) socket.end(body);
-            if (/\r\n\r\n[\s\S]*\}$/.test(seen.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ''))) (socket.destroy(), resolve(seen));
+            if (/\r\n\r\n[\s\S]*\}$/.test(seen.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ''))) {
+              socket.destroy();
+              resolve(seen);
+            }
           });
           socket.on('error', reject);
           socket.write(

@@ -253,7 +253,7 @@ models:
       for await (const part of await chat('sonnet')
         .withConfig({ response_format: { type: 'json_object' } })
         .stream('Ada Lovelace as JSON'))
-        text += part.content;
+        text += typeof part.content === 'string' ? part.content : '';
       expect(JSON.parse(text)).toEqual(ADA);
       expect(scripted.calls[0].json.tool_choice).toEqual({ type: 'tool', name: 'json_response' });
     });

@@ -20,7 +20,7 @@ function missingElements(expected: unknown, actual: unknown, path = '$'): string
   if (expected && typeof expected === 'object') {
     if (!actual || typeof actual !== 'object') return [`${path}: expected an object`];
     return Object.entries(expected).flatMap(([k, v]) =>
-      k in (actual as object) ? missingElements(v, (actual as Record<string, unknown>)[k], `${path}.${k}`) : [`${path}.${k}: missing`],
+      k in actual ? missingElements(v, (actual as Record<string, unknown>)[k], `${path}.${k}`) : [`${path}.${k}: missing`],
     );
   }
   return expected === actual ? [] : [`${path}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`];

@@ -117,7 +117,7 @@ export function shape(value: unknown, path = '$', out = new Map<string, string>(
 
 const detailOf = (o: Outcome) =>
   o.json !== null && typeof o.json === 'object' && 'detail' in o.json
-    ? canonical((o.json as { detail: unknown }).detail)
+    ? canonical((o.json).detail)
     : `(no detail) ${o.text.slice(0, 300)}`;
 
 /**

@@ -85,7 +85,7 @@ export class AnthropicReplay {
     if (key !== this.apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key');
     const version = req.headers['anthropic-version'];
     if (!version) return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
-    if (!VERSIONS.has(String(version))) return sendError(res, 400, 'invalid_request_error', `anthropic-version: invalid version ${version}`);
+    if (!VERSIONS.has(String(version))) return sendError(res, 400, 'invalid_request_error', `anthropic-version: invalid version ${String(version)}`);
     if (req.json === undefined) return sendError(res, 400, 'invalid_request_error', 'messages: request body is not valid JSON');
     for (const field of ['model', 'max_tokens', 'messages']) {
       if (req.json?.[field] === undefined) return sendError(res, 400, 'invalid_request_error', `${field}: Field required`);

@@ -222,7 +222,7 @@ function check(g: Gathered, requirePromptTokenIds: boolean): Omit<Trajectory, 'h
     if (!ids) throw new RolloutCheckError('token-ids-missing', `${where} has neither token_ids nor logprobs tokens written token_id:<id>`);
     // Beyond ART: when both sources are there they must name the same tokens.
     if (c.tokenIds && fromTokens && fromTokens.join() !== c.tokenIds.join())
-      throw new RolloutCheckError('token-ids-disagree', `${where}: token_ids ${c.tokenIds} but logprobs say ${fromTokens}`);
+      throw new RolloutCheckError('token-ids-disagree', `${where}: token_ids ${c.tokenIds.join(',')} but logprobs say ${fromTokens.join(',')}`);
     if (c.logprobs.length !== ids.length) throw new RolloutCheckError('logprobs-length', `${where}: ${c.logprobs.length} logprobs for ${ids.length} token ids`);
     return {
       index: c.index,

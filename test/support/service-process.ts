@@ -20,8 +20,8 @@ export interface ServiceProcess {
 export async function spawnService(env: Record<string, string | undefined>): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   const listening = /Listening on http:\/\/[^:]+:(\d+)/;
   const deadline = Date.now() + 15_000;

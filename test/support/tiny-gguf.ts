@@ -36,11 +36,17 @@ const ALIGN = 32;
 function vocabulary(): { tokens: string[]; types: number[] } {
   const tokens = [...SPECIALS];
   const types: number[] = [2, 3, 3, 3, 3];
-  for (let b = 0; b < 256; b++) (tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`), types.push(6));
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    types.push(6);
+  }
   const pieces = new Set<string>(['▁']);
   for (const c of 'abcdefghijklmnopqrstuvwxyz') pieces.add(c).add(`▁${c}`);
   for (const w of WORDS) for (let i = 2; i <= w.length; i++) pieces.add(`▁${w.slice(0, i)}`);
-  for (const p of pieces) (tokens.push(p), types.push(1));
+  for (const p of pieces) {
+    tokens.push(p);
+    types.push(1);
+  }
   return { tokens, types };
 }
 
@@ -111,7 +117,11 @@ class Writer {
     this.u32(T.ARR);
     this.u32(type);
     this.u64(values.length);
-    for (const v of values) type === T.STR ? this.str(v as string) : type === T.I32 ? this.i32(v as number) : this.f32(v as number);
+    for (const v of values) {
+      if (type === T.STR) this.str(v as string);
+      else if (type === T.I32) this.i32(v as number);
+      else this.f32(v as number);
+    }
   }
   concat(): Buffer {
     return Buffer.concat(this.parts, this.length);

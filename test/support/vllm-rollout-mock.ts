@@ -300,7 +300,7 @@ export class VllmRolloutMock extends MockUpstream {
     const seed: number = body.seed ?? this.unseeded++;
     const maxTokens: number = body.max_completion_tokens ?? body.max_tokens ?? this.options.maxModelLen - prompt.length;
     const generated = Array.from({ length: n }, (_, i) => this.generate(seed, i, maxTokens));
-    const reqId = `chatcmpl-${req.headers['x-request-id'] ?? uuid()}`;
+    const reqId = `chatcmpl-${String(req.headers['x-request-id'] ?? uuid())}`;
     const ask: Ask = {
       // vLLM gives logprobs only when `logprobs` is set and `top_logprobs` is not null (absent means 0).
       logprobs: !!body.logprobs && top !== null && !this.faults.dropLogprobs,

@@ -1,14 +1,16 @@
 import { ApiError } from '../../common/errors/api-error.js';
-import type { ChatRequestBody } from '../model-backend.js';
 import { JSON_TOOL_NAME } from './anthropic-response-format.mapper.js';
 import { toAnthropicRequest } from './anthropic.mapper.js';
 
 const translate = (body: Record<string, unknown>, model: string) =>
-  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'Who was Ada Lovelace?' }], ...body } as ChatRequestBody, {
-    model,
-    defaultMaxTokens: 4096,
-    stream: false,
-  });
+  toAnthropicRequest(
+    { model: 'claude', messages: [{ role: 'user', content: 'Who was Ada Lovelace?' }], ...body },
+    {
+      model,
+      defaultMaxTokens: 4096,
+      stream: false,
+    },
+  );
 
 const schema = {
   type: 'object',

@@ -124,7 +124,7 @@ describe('AnthropicStreamMapper on the recorded streams (test/fixtures/anthropic
   };
   const joined = (chunks: ChatCompletionChunk[], field: string) =>
     deltas(chunks)
-      .map((d) => d[field] ?? '')
+      .map((d) => (typeof d[field] === 'string' ? d[field] : ''))
       .join('');
 
   it('thinking-text-tool-use: reasoning deltas under both names, the signed block once, exactly one tool call, tool_calls', () => {

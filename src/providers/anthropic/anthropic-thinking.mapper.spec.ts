@@ -1,14 +1,16 @@
 import { ApiError } from '../../common/errors/api-error.js';
-import type { ChatRequestBody } from '../model-backend.js';
 import { ADAPTIVE_EFFORT, THINKING_BUDGET_TOKENS } from './anthropic-thinking.mapper.js';
 import { toAnthropicRequest } from './anthropic.mapper.js';
 
 const translate = (body: Record<string, unknown>, model = 'claude-sonnet-4-5') =>
-  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, {
-    model,
-    defaultMaxTokens: 4096,
-    stream: false,
-  });
+  toAnthropicRequest(
+    { model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body },
+    {
+      model,
+      defaultMaxTokens: 4096,
+      stream: false,
+    },
+  );
 
 function refusal(fn: () => unknown): ApiError {
   try {

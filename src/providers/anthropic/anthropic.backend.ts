@@ -75,7 +75,7 @@ export class AnthropicBackend implements ModelBackend {
         signal.throwIfAborted();
         let event: AnthropicStreamEvent;
         try {
-          event = JSON.parse(data);
+          event = JSON.parse(data) as AnthropicStreamEvent;
         } catch {
           throw this.invalidReply('sent a stream event that is not valid JSON');
         }

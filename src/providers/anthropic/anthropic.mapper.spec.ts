@@ -1,13 +1,15 @@
 import { ApiError } from '../../common/errors/api-error.js';
-import type { ChatRequestBody } from '../model-backend.js';
 import { toAnthropicRequest } from './anthropic.mapper.js';
 
 const translate = (body: Record<string, unknown>, stream = false) =>
-  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, {
-    model: 'claude-sonnet-4-5',
-    defaultMaxTokens: 4096,
-    stream,
-  });
+  toAnthropicRequest(
+    { model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body },
+    {
+      model: 'claude-sonnet-4-5',
+      defaultMaxTokens: 4096,
+      stream,
+    },
+  );
 const request = (body: Record<string, unknown>, stream = false) => translate(body, stream).request;
 
 function thrown(fn: () => unknown): ApiError {

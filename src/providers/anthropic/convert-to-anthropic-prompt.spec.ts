@@ -1,12 +1,14 @@
-import type { ChatRequestBody } from '../model-backend.js';
 import { toAnthropicRequest } from './anthropic.mapper.js';
 
 const translate = (body: Record<string, unknown>) =>
-  toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body } as ChatRequestBody, {
-    model: 'claude-sonnet-4-5',
-    defaultMaxTokens: 4096,
-    stream: false,
-  });
+  toAnthropicRequest(
+    { model: 'claude', messages: [{ role: 'user', content: 'hi' }], ...body },
+    {
+      model: 'claude-sonnet-4-5',
+      defaultMaxTokens: 4096,
+      stream: false,
+    },
+  );
 
 const EPHEMERAL = { type: 'ephemeral' };
 const HOUR = { type: 'ephemeral', ttl: '1h' };
@@ -132,5 +134,16 @@ describe('thinking sent back on an assistant turn', () => {
         (b) => b.type,
       ),
     ).toEqual(['text', 'tool_use']);
+  });
+});
+
+describe('text parts', () => {
+  it('refuses a text that is not a string, naming where, instead of sending "[object Object]"', () => {
+    expect(() => translate({ messages: [{ role: 'user', content: [{ type: 'text', text: { a: 1 } }] }] })).toThrow(
+      expect.objectContaining({ status: 400, param: 'messages[0].content[0].text', code: 'invalid_type' }),
+    );
+    expect(() => translate({ messages: [{ role: 'system', content: [{ type: 'text', text: 5 }] }, { role: 'user', content: 'hi' }] })).toThrow(
+      expect.objectContaining({ status: 400, code: 'invalid_type' }),
+    );
   });
 });

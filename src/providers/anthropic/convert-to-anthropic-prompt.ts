@@ -1,7 +1,6 @@
 import { ApiError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import type { ChatMessage } from '../model-backend.js';
-import { messageText } from '../openai-format.js';
 import { thinkingBlocksOf } from './thinking-blocks.js';
 
 /** One content block of an Anthropic message (text, image, tool_use, tool_result, thinking). */
@@ -70,6 +69,13 @@ function withMessageCache(m: ChatMessage, blocks: AnthropicBlock[]): AnthropicBl
   return blocks;
 }
 
+/** A text part's text; one that is not a string is refused (it would reach Anthropic as "[object Object]"). */
+function partText(text: unknown, param: string): string {
+  if (text === undefined || text === null) return '';
+  if (typeof text === 'string') return text;
+  throw new ApiError({ status: 400, message: `${param} must be a string.`, code: ERROR_CODES.invalidType, param });
+}
+
 /** A content that may only hold text (string, or text and refusal parts), as non-empty text blocks. */
 function textBlocks(content: unknown, where: string, warnings: string[], skip?: (part: Record<string, unknown>) => boolean): AnthropicBlock[] {
   if (typeof content === 'string') return content ? [{ type: 'text', text: content }] : [];
@@ -77,7 +83,7 @@ function textBlocks(content: unknown, where: string, warnings: string[], skip?: 
   const blocks: AnthropicBlock[] = [];
   content.forEach((part, j) => {
     if (isPart(part) && (part.type === 'text' || part.type === 'refusal')) {
-      const text = String(part.text ?? part.refusal ?? '');
+      const text = partText(part.text ?? part.refusal, `${where}.content[${j}]`);
       if (text) blocks.push(cached({ type: 'text', text }, part));
     } else if (!(isPart(part) && skip?.(part))) warnings.push(`${where}.content[${j}] ignored (only text is supported here)`);
   });
@@ -90,7 +96,7 @@ function userBlocks(content: unknown, i: number, warnings: string[]): AnthropicB
   const blocks: AnthropicBlock[] = [];
   content.forEach((part, j) => {
     if (!isPart(part)) return;
-    if (part.type === 'text') blocks.push(cached({ type: 'text', text: String(part.text ?? '') }, part));
+    if (part.type === 'text') blocks.push(cached({ type: 'text', text: partText(part.text, `messages[${i}].content[${j}].text`) }, part));
     else if (part.type === 'image_url') blocks.push(cached(imageBlock(part.image_url, `messages[${i}].content[${j}].image_url.url`), part));
     else warnings.push(`messages[${i}].content[${j}] of type '${String(part.type)}' ignored (not supported by Anthropic)`);
   });

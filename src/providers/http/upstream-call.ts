@@ -144,7 +144,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   private readonly onAbort = (): void => {
-    this.destroy(this.signal.reason ?? new Error('aborted'));
+    const reason: unknown = this.signal.reason;
+    this.destroy(reason instanceof Error ? reason : new Error('aborted'));
   };
 
   private detach(): void {
