@@ -102,6 +102,8 @@ providers:
     type: openai
     baseURL: ${vllm.baseURL}
     training: { returnTokenIds: false, includeUsage: false }
+  echo:
+    type: echo
 models:
   - name: "${ART}*"
     provider: vllm
@@ -119,6 +121,9 @@ models:
   - name: bare-trainable
     provider: vllm-bare
     model: ${vllm.baseModel}
+    trainable: true
+  - name: echo-rl
+    provider: echo
     trainable: true
 `);
     running = await startApp({ API_KEYS: undefined, API_KEYS_FILE: keys, REDIS_URL: undefined, CONFIG_FILE: config });
@@ -216,6 +221,15 @@ models:
       expect(sent).toMatchObject({ logprobs: true, top_logprobs: 0, return_tokens_as_token_ids: true, stream_options: { include_usage: false } });
       expect(sent.return_token_ids).toBeUndefined();
       expect(t.choices.map((c) => c.tokenIdsFrom)).toEqual(['token_id:', 'token_id:']);
+    });
+
+    it.each([false, true])('a trainable echo route (stream %s): the same rollout checks pass with no model behind it', async (stream) => {
+      const t = await rollout('echo-rl', stream ? { stream_options: { include_usage: true } } : {}, { stream });
+      expect(t.choices.map((c) => [c.index, c.tokenIdsFrom, c.logprobs.length === c.tokenIds.length])).toEqual([
+        [0, 'token_ids', true],
+        [1, 'token_ids', true],
+      ]);
+      expect(t.usage!.completion_tokens).toBe(t.choices[0].tokenIds.length + t.choices[1].tokenIds.length);
     });
 
     it("accepts the two-slash form the platform's docs also write; the reply names what the client sent", async () => {
