@@ -196,6 +196,11 @@ interface BackendRow {
   };
   /** Requests the backend refuses because of what the client sent, or why there are none. */
   refusals: Refusal[] | string;
+  /**
+   * A stream the client asked no usage for still settles the key's tokens with the backend's own usage (the
+   * service reads the usage chunk and does not pass it on), or why the backend has none to give.
+   */
+  usageWhenUnasked: true | string;
 }
 
 /**
@@ -231,6 +236,7 @@ const ROWS: BackendRow[] = [
       stopped: 'echo has no upstream and no slot: its stream ending is what the in-flight gauge shows',
     },
     refusals: 'echo answers every body that passes validation: no parameter or input is refused by the backend itself',
+    usageWhenUnasked: true,
   },
   {
     name: 'openai-compatible (vLLM)',
@@ -258,6 +264,7 @@ models:
     // BUG: the reply is relayed as vLLM wrote it, with nulls OpenAI's schema does not allow
     // (message.annotations, message.function_call, system_fingerprint, usage.prompt_tokens_details).
     replySchemaBug: 'vLLM null fields relayed as written',
+    usageWhenUnasked: 'the upstream is asked for usage only when the client asks or the route is trainable: the body is otherwise relayed as sent',
     abort: { body: { messages: [{ role: 'user', content: STORY }] }, stopped: upstreamClosed(() => vllm.requests.at(-1)) },
     refusals: [
       {
@@ -277,6 +284,7 @@ models:
   },
   {
     name: 'anthropic',
+    usageWhenUnasked: true,
     model: 'claude',
     async start() {
       claude.reset(answerAsClaude);
@@ -304,6 +312,7 @@ models:
   },
   {
     name: 'llama-cpp (tiny generated GGUF)',
+    usageWhenUnasked: true,
     model: 'tiny-chat',
     async start() {
       const dir = await mkdtemp(join(tmpdir(), 'contract-gguf-'));
@@ -457,6 +466,26 @@ describe.each(ROWS)('the $name backend keeps the chat-completions contract', (ro
       expect(chunks.at(-1)!.choices).toHaveLength(1);
     });
 
+    it(`without include_usage, the key's token metrics count ${row.usageWhenUnasked === true ? "the backend's own usage" : `an estimate only (${row.usageWhenUnasked})`}`, async () => {
+      const completionTokens = async () => {
+        const res = await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+        const line = new RegExp(`^gateway_tokens_total\\{model="${row.model}",key="key-1",type="completion"\\} (\\d+)$`, 'm').exec(await res.text());
+        return Number(line?.[1] ?? 0);
+      };
+      const asked = streamedChunks((await post(url, body({ stream: true, stream_options: { include_usage: true } }))).text, row.model);
+      const expected = row.usageWhenUnasked === true ? (asked.at(-1)!.usage.completion_tokens as number) : 0;
+      // Counted when the response closes.
+      await sleep(100);
+      const before = await completionTokens();
+      await post(url, body({ stream: true }));
+      let counted = 0;
+      for (let i = 0; i < 20 && counted !== expected; i++) {
+        await sleep(50);
+        counted = (await completionTokens()) - before;
+      }
+      expect(counted).toBe(expected);
+    });
+
     it('assembles in the openai SDK to the text and usage of the same request not streamed', async () => {
       const whole = await client.chat.completions.create(sdkBody());
       const stream = await client.chat.completions.create({
@@ -514,7 +543,13 @@ describe.each(ROWS)('the $name backend keeps the chat-completions contract', (ro
       if (read === 100) break;
     }
     const sinceFirstChunkMs = performance.now() - firstAt;
-    expect(await gauge('gateway_in_flight_streams')).toBe(1);
+    // /metrics is rendered at most once a second: a render from before this stream may still be served.
+    let streams = await gauge('gateway_in_flight_streams');
+    for (let i = 0; i < 12 && streams !== 1; i++) {
+      await sleep(100);
+      streams = await gauge('gateway_in_flight_streams');
+    }
+    expect(streams).toBe(1);
     const at = Date.now();
     controller.abort();
     if (typeof row.abort.stopped === 'function') {

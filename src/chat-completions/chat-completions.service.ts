@@ -3,6 +3,7 @@ import type { Caller } from '../auth/caller.js';
 import { isModelAllowed } from '../auth/model-access.js';
 import { PermissionError } from '../common/errors/api-error.js';
 import { CompletionRouter, type MayUse, type RoutedStream } from '../providers/completion-router.js';
+import { includesUsage } from '../providers/openai-format.js';
 import type { ChunkFrame, CompletionFrame, CompletionUsage, RequestBody } from '../providers/model-backend.js';
 import { ModelRegistry, type ResolvedModel } from '../providers/model-registry.js';
 import { estimatePromptTokens, estimateReplyTokens, maxOutputTokens, StreamedText } from '../rate-limit/token-estimate.js';
@@ -107,7 +108,8 @@ export class ChatCompletionsService {
 /**
  * A stream's frames, passed on as they come; when the stream ends (done, failed or left) its
  * usage is settled: the usage chunk's, or an estimate from every text every choice produced.
- * A usage chunk the client did not ask for (a trainable route asked for it) is read, not passed on.
+ * A usage chunk the client did not ask for (a backend reports its usage whenever it knows it; a
+ * trainable route asks its upstream for it) is read, not passed on.
  */
 export class SettledStream implements AsyncIterator<ChunkFrame>, Served {
   /** Known once the stream ended. */
@@ -115,7 +117,8 @@ export class SettledStream implements AsyncIterator<ChunkFrame>, Served {
   readonly provider: string;
   readonly checkpointVersion?: string;
   private readonly frames: AsyncIterator<ChunkFrame>;
-  private readonly usageAdded: boolean;
+  /** The client did not ask for the usage chunk (`stream_options.include_usage`): it is read, not passed on. */
+  private readonly usageUnasked: boolean;
   private reported: CompletionUsage | null | undefined;
   private readonly produced = new StreamedText();
   private ended = false;
@@ -127,7 +130,7 @@ export class SettledStream implements AsyncIterator<ChunkFrame>, Served {
     this.frames = routed.frames;
     this.provider = routed.provider;
     this.checkpointVersion = routed.checkpointVersion;
-    this.usageAdded = routed.usageAdded;
+    this.usageUnasked = !includesUsage(admitted.body.json);
   }
 
   next(): Promise<IteratorResult<ChunkFrame>> {
@@ -146,7 +149,7 @@ export class SettledStream implements AsyncIterator<ChunkFrame>, Served {
       const { chunk } = r.value;
       if (chunk.usage) {
         this.reported = chunk.usage;
-        if (this.usageAdded && chunk.choices?.length === 0) return this.next();
+        if (this.usageUnasked && chunk.choices?.length === 0) return this.next();
       }
       this.produced.add(chunk.choices);
     }

@@ -21,8 +21,6 @@ interface Tried<T> {
   target: ResolvedTarget;
   /** The checkpoint version that served, for an adapter target. */
   checkpointVersion?: string;
-  /** A trainable stream was asked for a usage chunk the client did not ask for. */
-  usageAdded: boolean;
 }
 
 /** A reply, and the provider whose answer it is. */
@@ -39,8 +37,6 @@ export interface RoutedStream {
   provider: string;
   /** As {@link RoutedCompletion.checkpointVersion}. */
   checkpointVersion?: string;
-  /** Its usage chunk (`choices: []`) was asked for a trainable route, not by the client: it is not the client's to see. */
-  usageAdded: boolean;
 }
 
 /** Runs a request on a target's backend. */
@@ -76,7 +72,7 @@ export class CompletionRouter {
    * iterator returned hands that chunk over, then reads the backend's own iterator directly.
    */
   async openStream(model: ResolvedModel, body: RequestBody, signal: AbortSignal, mayUse: MayUse = ANY): Promise<RoutedStream> {
-    const { value, target, checkpointVersion, usageAdded } = await this.run(model, body, signal, mayUse, async (target, request) => {
+    const { value, target, checkpointVersion } = await this.run(model, body, signal, mayUse, async (target, request) => {
       const iterator = target.provider.backend.stream(request, signal)[Symbol.asyncIterator]();
       try {
         return { iterator, first: await iterator.next() };
@@ -85,7 +81,7 @@ export class CompletionRouter {
         throw err;
       }
     });
-    return { frames: startingWith(value.first, value.iterator), provider: target.provider.name, checkpointVersion, usageAdded };
+    return { frames: startingWith(value.first, value.iterator), provider: target.provider.name, checkpointVersion };
   }
 
   /**
@@ -101,20 +97,19 @@ export class CompletionRouter {
       model: target.model,
       adapter: target.adapter || undefined,
     };
-    const usageAdded = training?.usageAdded ?? false;
     const checkpoint = target.adapter ? target.checkpoint : undefined;
     const versions = checkpoint && !checkpoint.pinned ? target.provider.versions : undefined;
-    if (!checkpoint || !versions) return { value: await attempt(target, request), target, checkpointVersion: checkpoint?.version, usageAdded };
+    if (!checkpoint || !versions) return { value: await attempt(target, request), target, checkpointVersion: checkpoint?.version };
     let version = await untilAborted(versions.version(checkpoint), signal);
     try {
-      return { value: await attempt(target, { ...request, model: withVersion(checkpoint, version).id }), target, checkpointVersion: version, usageAdded };
+      return { value: await attempt(target, { ...request, model: withVersion(checkpoint, version).id }), target, checkpointVersion: version };
     } catch (err) {
       if (signal.aborted || !isCheckpointMissing(err)) throw err;
       const fresh = await untilAborted(versions.refresh(checkpoint, version), signal);
       if (fresh === version) throw err;
       version = fresh;
     }
-    return { value: await attempt(target, { ...request, model: withVersion(checkpoint, version).id }), target, checkpointVersion: version, usageAdded };
+    return { value: await attempt(target, { ...request, model: withVersion(checkpoint, version).id }), target, checkpointVersion: version };
   }
 
   private async run<T>(model: ResolvedModel, body: RequestBody, signal: AbortSignal, mayUse: MayUse, attempt: Attempt<T>): Promise<Tried<T>> {

@@ -90,6 +90,11 @@ export interface ModelBackend {
   /** The provider type (`echo`, `openai`, `anthropic`, `llama-cpp`). */
   readonly kind: string;
   complete(request: BackendRequest, signal: AbortSignal): Promise<CompletionFrame>;
+  /**
+   * A stream ends with its usage chunk (`choices: []`) whenever the backend knows its usage, asked
+   * for or not: the service settles the caller's token budget with it and passes it on only when
+   * the client asked (`stream_options.include_usage`).
+   */
   stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame>;
   /** Whether the backend already holds this model ready (a loaded adapter): routing prefers it. */
   holds?(model: string): boolean;

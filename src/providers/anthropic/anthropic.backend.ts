@@ -9,7 +9,6 @@ import { UpstreamCall } from '../http/upstream-call.js';
 import { fromTransportError } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
-import { includesUsage } from '../openai-format.js';
 import { anthropicHttpError, isAnthropicMessage, toChatCompletion } from './anthropic-reply.mapper.js';
 import { AnthropicStreamMapper, type AnthropicStreamEvent } from './anthropic-stream.mapper.js';
 import type { AnthropicProviderConfig } from './anthropic.config.js';
@@ -63,7 +62,7 @@ export class AnthropicBackend implements ModelBackend {
 
   async *stream(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChunkFrame> {
     const { body, jsonTool } = this.upstreamBody(request, true);
-    const mapper = new AnthropicStreamMapper({ provider: this.name, model: request.requestedModel, jsonTool, includeUsage: includesUsage(request.body.json) });
+    const mapper = new AnthropicStreamMapper({ provider: this.name, model: request.requestedModel, jsonTool, includeUsage: true });
     const deadline = new Deadline(this.config.timeoutMs);
     let call: UpstreamCall | undefined;
     let completed = false;

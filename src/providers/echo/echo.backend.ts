@@ -1,6 +1,6 @@
 import { completionId, unixSeconds } from '../../common/ids.js';
-import type { BackendRequest, ChatCompletionChunk, ChunkFrame, CompletionFrame, CompletionUsage, ModelBackend } from '../model-backend.js';
-import { chatChunk, chatCompletion, includesUsage, usageChunk } from '../openai-format.js';
+import type { BackendRequest, ChatCompletionChunk, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
+import { chatChunk, chatCompletion, usageChunk } from '../openai-format.js';
 import { echoOptions, isRollout } from './echo-options.mapper.js';
 import { ChoiceSampler, promptTokenIds, tokenId } from './echo-sampling.mapper.js';
 import { rolloutReply, type EchoAnswer, type EchoChoice } from './echo-reply.mapper.js';
@@ -75,7 +75,7 @@ export class EchoBackend implements ModelBackend {
         yield { chunk: chunk(sampler.index, { content: token }, null, extra) };
       }
     }
-    if (includesUsage(request.body.json)) yield { chunk: usageChunk(id, created, model, answer.usage) };
+    yield { chunk: usageChunk(id, created, model, answer.usage) };
   }
 
   /** Everything the reply says, decided before its first byte: a request echo refuses is refused here. */

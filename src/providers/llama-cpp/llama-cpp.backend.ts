@@ -5,7 +5,7 @@ import { ApiError, OverloadedError } from '../../common/errors/api-error.js';
 import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { completionId, unixSeconds } from '../../common/ids.js';
 import type { BackendRequest, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
-import { chatChunk, chatCompletion, includesUsage, usageChunk } from '../openai-format.js';
+import { chatChunk, chatCompletion, usageChunk } from '../openai-format.js';
 import type { LlamaCppProviderConfig } from './llama-cpp.config.js';
 import { GrammarCache } from './llama-cpp.grammars.js';
 import { type LlamaCppOptions, type LoadedLlama, type ResolvedLlamaCppOptions, loadLlama, resolveOptions } from './llama-cpp.loader.js';
@@ -106,7 +106,7 @@ export class LlamaCppBackend implements ModelBackend {
     const job = await this.admit(request, linked);
     if (job.ask) {
       try {
-        yield* this.tokens.stream(this.tokenJob(job, job.ask, request), includesUsage(request.body.json), linked);
+        yield* this.tokens.stream(this.tokenJob(job, job.ask, request), true, linked);
         return;
       } finally {
         this.pool.release(job.chat);
@@ -143,7 +143,7 @@ export class LlamaCppBackend implements ModelBackend {
     }
     if ('error' in outcome) throw outcome.error;
     yield { chunk: chatChunk(id, created, model, {}, outcome.answer.finishReason) };
-    if (includesUsage(request.body.json)) yield { chunk: usageChunk(id, created, model, outcome.answer.usage) };
+    yield { chunk: usageChunk(id, created, model, outcome.answer.usage) };
   }
 
   async check(signal: AbortSignal): Promise<void> {
