@@ -60,6 +60,7 @@ export async function createApp(options: AppOptions = {}): Promise<NestFastifyAp
       origin: origins.includes('*') ? true : origins,
       exposedHeaders: [
         'x-request-id',
+        'x-checkpoint-version',
         'retry-after',
         'x-ratelimit-limit-requests',
         'x-ratelimit-remaining-requests',

@@ -259,6 +259,18 @@ describe('CORS_ORIGINS', () => {
         });
       expect((await preflight('https://console.example')).headers.get('access-control-allow-origin')).toBe('https://console.example');
       expect((await preflight('https://other.example')).headers.get('access-control-allow-origin')).toBeNull();
+      // A browser client may read the headers a reply carries for it.
+      const r = await fetch(`${app.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { origin: 'https://console.example', authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(
+        r.headers
+          .get('access-control-expose-headers')
+          ?.split(',')
+          .map((h) => h.trim()),
+      ).toEqual(expect.arrayContaining(['x-request-id', 'x-checkpoint-version', 'retry-after']));
     } finally {
       await app.close();
     }
