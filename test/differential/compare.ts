@@ -116,9 +116,7 @@ export function shape(value: unknown, path = '$', out = new Map<string, string>(
 }
 
 const detailOf = (o: Outcome) =>
-  o.json !== null && typeof o.json === 'object' && 'detail' in o.json
-    ? canonical((o.json).detail)
-    : `(no detail) ${o.text.slice(0, 300)}`;
+  o.json !== null && typeof o.json === 'object' && 'detail' in o.json ? canonical(o.json.detail) : `(no detail) ${o.text.slice(0, 300)}`;
 
 /**
  * What differs between FastAPI's answer and ours. A different status is the whole difference; with the

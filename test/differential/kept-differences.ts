@@ -80,7 +80,10 @@ export const KEPT_DIFFERENCES: KeptDifference[] = [
     reason:
       "The echo backend honours n (a training test double, issue #19): an n OpenAI would refuse (not an integer, below 1) or over echo's cap of 16 is 400 with param 'n'; the reference's own handler ignores n as an extra field.",
     covers: (r) =>
-      r.fastapi.status === 200 && r.ours.status === 400 && only(r, 'status') && (r.ours.json as { error?: { param?: unknown } } | undefined)?.error?.param === 'n',
+      r.fastapi.status === 200 &&
+      r.ours.status === 400 &&
+      only(r, 'status') &&
+      (r.ours.json as { error?: { param?: unknown } } | undefined)?.error?.param === 'n',
   },
   {
     id: 'body-over-max-body-bytes',

@@ -142,8 +142,13 @@ describe('text parts', () => {
     expect(() => translate({ messages: [{ role: 'user', content: [{ type: 'text', text: { a: 1 } }] }] })).toThrow(
       expect.objectContaining({ status: 400, param: 'messages[0].content[0].text', code: 'invalid_type' }),
     );
-    expect(() => translate({ messages: [{ role: 'system', content: [{ type: 'text', text: 5 }] }, { role: 'user', content: 'hi' }] })).toThrow(
-      expect.objectContaining({ status: 400, code: 'invalid_type' }),
-    );
+    expect(() =>
+      translate({
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: 5 }] },
+          { role: 'user', content: 'hi' },
+        ],
+      }),
+    ).toThrow(expect.objectContaining({ status: 400, code: 'invalid_type' }));
   });
 });
