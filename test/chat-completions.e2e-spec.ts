@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { authHeaders, KEY, post, rawPost, sseData, startApp, type RunningApp } from './support/app.js';
 import { openAiSchemaErrors } from './support/openai-schemas.js';
@@ -222,6 +223,21 @@ describe('POST /v1/chat/completions (echo)', () => {
         detail: 'Not Found',
         error: { message: 'Not Found', type: 'invalid_request_error', param: null, code: 'not_found' },
       });
+      // A path that cannot be decoded, or that climbs out of the docs, names no route either (fetch would normalise these).
+      const { port } = new URL(running.url);
+      for (const path of ['/%ZZ', '/v1/%', '/docs/../../x', '/docs/%2e%2e/%2E%2E/x']) {
+        const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port: Number(port), path, headers: authHeaders(KEY) }, (r) => {
+            let text = '';
+            r.setEncoding('utf8');
+            r.on('data', (d: string) => (text += d));
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect({ path, status: res.status, detail: (JSON.parse(res.text) as { detail?: unknown }).detail }).toEqual({ path, status: 404, detail: 'Not Found' });
+      }
     });
 
     it('answers an unknown model with 404 model_not_found', async () => {

@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { FastifyInstance, onRequestHookHandler, RouteOptions } from 'fastify';
+import { ERROR_CODES } from '../common/errors/error-codes.js';
+import { errorBody } from '../common/errors/error-mapper.js';
 import { finalizeDocument } from '../common/openapi/finalize-document.js';
 
 const DESCRIPTION = `An OpenAI-compatible chat-completions service. Send \`Authorization: Bearer <key>\`.
@@ -57,8 +59,19 @@ export function setupSwagger(app: INestApplication, document: OpenAPIObject): vo
   });
 }
 
-const setDocsHeaders: onRequestHookHandler = (_req, reply, done) => {
+/** A `..` segment, written or percent-encoded: linear (no nested repetition). */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e)(?:\.|%2e)(?:\/|\?|$)/i;
+
+const setDocsHeaders: onRequestHookHandler = (req, reply, done) => {
   reply.headers(DOCS_HEADERS);
+  // A path that climbs out of the docs names no page: 404 Not Found, as FastAPI answers it (the static files' 403 otherwise).
+  if (DOT_SEGMENT.test(req.url)) {
+    reply
+      .code(404)
+      .type('application/json')
+      .send(errorBody(404, 'Not Found', undefined, ERROR_CODES.notFound));
+    return;
+  }
   done();
 };
 

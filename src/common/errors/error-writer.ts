@@ -23,12 +23,24 @@ export function sendError(reply: FastifyReply, exception: unknown, logger: Logge
   reply.status(status).headers(headers).type('application/json').send(text);
 }
 
+/** Largest body re-read for a 422's Python echo: reading it blocks the event loop (about 60 ms at this size). */
+export const PYTHON_ECHO_MAX_CHARS = 256 * 1024;
+
+/**
+ * Text in which Python may read a number or key differently from JavaScript: a fraction or exponent
+ * (`1.0`), an integer past 2^53 (16 digits or more), an integer-like key (JavaScript orders those
+ * first). Linear: no nested repetition; a match inside a string only costs the re-read.
+ */
+const PYTHON_READS_DIFFERENTLY = /\d[.eE]|\d{16}|"\d+"\s*:/;
+
 /**
  * A 422 body whose `input`s are echoed as FastAPI echoes them, read from the JSON text the client
  * sent: floats stay floats (`1.0`), integers stay exact past 2^53, keys keep their order. Undefined
  * when the text cannot be read that way (the ordinary serialisation is used).
  */
 function echoedAsPython(body: Record<string, unknown>, raw: string): string | undefined {
+  // Read again only when Python could read it differently, and only when small enough to read at once.
+  if (raw.length > PYTHON_ECHO_MAX_CHARS || !PYTHON_READS_DIFFERENTLY.test(raw)) return undefined;
   try {
     const view = readAsPython(raw);
     const detail = (body.detail as ValidationIssue[]).map((issue) => {

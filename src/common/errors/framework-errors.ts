@@ -19,8 +19,18 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): v
   );
 }
 
-/** Fastify's own refusals before a route runs (a bad URL, a bad content type): the service's error body. */
-export function answerFrameworkError(err: { statusCode?: number; message: string }, _req: unknown, reply: FastifyReply): void {
+/**
+ * Fastify's own refusals before a route runs, in the service's error body. A path that cannot be
+ * decoded (`/%ZZ`) matches no route: `404 Not Found`, as FastAPI answers it.
+ */
+export function answerFrameworkError(err: { statusCode?: number; message: string; code?: string }, _req: unknown, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_BAD_URL') {
+    reply
+      .code(404)
+      .type('application/json')
+      .send(errorBody(404, 'Not Found', undefined, ERROR_CODES.notFound));
+    return;
+  }
   const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
   reply
     .code(status)
