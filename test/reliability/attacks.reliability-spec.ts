@@ -86,20 +86,23 @@ function firstStatus(socket: Socket, ms: number): Promise<number> {
 function readStream(port: number, body: string): Promise<{ status: number; frames: number; bytes: number; tail: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { ...AUTH, 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
-      let frames = 0;
-      let bytes = 0;
-      let tail = '';
-      res.setEncoding('utf8');
-      res.on('data', (piece: string) => {
-        bytes += piece.length;
-        const text = tail + piece;
-        for (let at = text.indexOf('\n\n', Math.max(0, tail.length - 1)); at !== -1; at = text.indexOf('\n\n', at + 2)) frames++;
-        tail = text.slice(-64);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, frames, bytes, tail, ms: Date.now() - started }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { ...AUTH, 'content-length': Buffer.byteLength(body) }, agent: false },
+      (res) => {
+        let frames = 0;
+        let bytes = 0;
+        let tail = '';
+        res.setEncoding('utf8');
+        res.on('data', (piece: string) => {
+          bytes += piece.length;
+          const text = tail + piece;
+          for (let at = text.indexOf('\n\n', Math.max(0, tail.length - 1)); at !== -1; at = text.indexOf('\n\n', at + 2)) frames++;
+          tail = text.slice(-64);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, frames, bytes, tail, ms: Date.now() - started }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -117,7 +120,11 @@ describe('reliability: one caller cannot hurt the others', () => {
   beforeAll(async () => {
     svc = await ServiceProcess.start({ API_KEYS: CLIENT_KEY, LOG_LEVEL: 'warn', MAX_BUFFERED_BODY_BYTES: String(48 * 1024 * 1024) }, { gcOnSignal: true });
     // Warm up, then measure idle.
-    for (let i = 0; i < 20; i++) await send(`${svc.url}/v1/chat/completions`, { headers: AUTH, body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'warm up' }] }) });
+    for (let i = 0; i < 20; i++)
+      await send(`${svc.url}/v1/chat/completions`, {
+        headers: AUTH,
+        body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'warm up' }] }),
+      });
     await svc.collectGarbage();
     idleMb = svc.rssMb();
     figures.idleRssMb = Math.round(idleMb);
@@ -139,7 +146,11 @@ describe('reliability: one caller cannot hurt the others', () => {
     const results = [];
     for (const text of [' '.repeat(100 * 1024), spaces, `word${spaces}`]) {
       for (const stream of [false, true]) {
-        const r = await send(`${svc.url}/v1/chat/completions`, { headers: AUTH, body: JSON.stringify({ model: 'echo', stream, messages: [{ role: 'user', content: text }] }), timeoutMs: 30_000 });
+        const r = await send(`${svc.url}/v1/chat/completions`, {
+          headers: AUTH,
+          body: JSON.stringify({ model: 'echo', stream, messages: [{ role: 'user', content: text }] }),
+          timeoutMs: 30_000,
+        });
         expect(r.status).toBe(200);
         results.push(r.ms);
       }
@@ -156,7 +167,13 @@ describe('reliability: one caller cannot hurt the others', () => {
     const r = await readStream(svc.port, JSON.stringify({ model: 'echo', stream: true, messages: [{ role: 'user', content: text }] }));
     const worst = await watch.stop();
     const peak = rss.stop();
-    figures.longStream = { tokens: 1024 * 1024, sseMb: Math.round(r.bytes / 1e6), ms: r.ms, peakRssOverIdleMb: Math.round(peak - idleMb), bystanderWorstMs: worst };
+    figures.longStream = {
+      tokens: 1024 * 1024,
+      sseMb: Math.round(r.bytes / 1e6),
+      ms: r.ms,
+      peakRssOverIdleMb: Math.round(peak - idleMb),
+      bystanderWorstMs: worst,
+    };
     expect(r.status).toBe(200);
     expect(r.tail.endsWith('data: [DONE]\n\n')).toBe(true);
     expect(r.frames).toBeGreaterThan(1024 * 1024);
@@ -168,7 +185,9 @@ describe('reliability: one caller cannot hurt the others', () => {
     const text = 'a '.repeat(2 * 1024 * 1024);
     const body = JSON.stringify({ model: 'echo', stream: true, messages: [{ role: 'user', content: text }] });
     const socket = await openSocket(svc.port);
-    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${CLIENT_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${CLIENT_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+    );
     socket.write(body);
     const status = firstStatus(socket, 10_000);
     expect(await status).toBe(200);
@@ -204,7 +223,14 @@ describe('reliability: one caller cannot hurt the others', () => {
     const worst = await watch.stop();
     const peak = rss.stop();
     for (const s of sockets) s.destroy();
-    figures.unauthenticatedFlood = { connections: sockets.length, status401: statuses.filter((s) => s === 401).length, allAnsweredMs: answeredMs, mbSent: sockets.length, peakRssOverIdleMb: Math.round(peak - idleMb), bystanderWorstMs: worst };
+    figures.unauthenticatedFlood = {
+      connections: sockets.length,
+      status401: statuses.filter((s) => s === 401).length,
+      allAnsweredMs: answeredMs,
+      mbSent: sockets.length,
+      peakRssOverIdleMb: Math.round(peak - idleMb),
+      bystanderWorstMs: worst,
+    };
     expect(statuses.every((s) => s === 401)).toBe(true);
     expect(peak - idleMb).toBeLessThan(RSS_BOUND_MB);
     expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
@@ -224,7 +250,10 @@ describe('reliability: one caller cannot hurt the others', () => {
     // The held bodies are given back when their connections go: a new request is served.
     for (const s of sockets) s.destroy();
     await new Promise((r) => setTimeout(r, 300));
-    const after = await send(`${svc.url}/v1/chat/completions`, { headers: AUTH, body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'x'.repeat(9_000_000) }] }) });
+    const after = await send(`${svc.url}/v1/chat/completions`, {
+      headers: AUTH,
+      body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'x'.repeat(9_000_000) }] }),
+    });
     figures.bodyBudget = { connections: 20, held: statuses.filter((s) => s === 0).length, refused503: refused, afterwards: after.status };
     expect(statuses.filter((s) => s === 0)).toHaveLength(5);
     expect(refused).toBe(15);
@@ -236,7 +265,13 @@ describe('reliability: connection timeouts and cap', () => {
   let svc: ServiceProcess;
 
   beforeAll(async () => {
-    svc = await ServiceProcess.start({ API_KEYS: CLIENT_KEY, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '3000', MAX_CONNECTIONS: '50' });
+    svc = await ServiceProcess.start({
+      API_KEYS: CLIENT_KEY,
+      LOG_LEVEL: 'warn',
+      HEADERS_TIMEOUT_MS: '2000',
+      REQUEST_TIMEOUT_MS: '3000',
+      MAX_CONNECTIONS: '50',
+    });
   });
 
   afterAll(async () => {

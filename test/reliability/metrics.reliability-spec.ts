@@ -15,12 +15,14 @@ const CONCURRENCY = 50;
 async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(count);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++;
-      out[i] = await task(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await task(i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -114,7 +116,9 @@ describe('/metrics floods against the built service (200 tenants, 20 models)', (
     const first = await tenants.scrape(`Bearer ${METRICS_TOKEN}`);
     expect(first.text).toContain(`gateway_tokens_total{model="${MODELS[199 % MODELS.length]}",key="key-200",type="completion"}`);
     // Odd: the token; otherwise no header, or a tenant's API key.
-    const { replies, seconds, figures, during } = await tenants.flood(2 * SCRAPES, (i) => (i % 2 ? `Bearer ${METRICS_TOKEN}` : i % 4 ? `Bearer ${KEYS[0]}` : undefined));
+    const { replies, seconds, figures, during } = await tenants.flood(2 * SCRAPES, (i) =>
+      i % 2 ? `Bearer ${METRICS_TOKEN}` : i % 4 ? `Bearer ${KEYS[0]}` : undefined,
+    );
     const refused = replies.filter((_, i) => i % 2 === 0);
     const served = replies.filter((_, i) => i % 2 === 1);
     expect(refused.map((r) => r.status)).toEqual(refused.map(() => 401));

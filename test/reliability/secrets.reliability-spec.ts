@@ -47,7 +47,11 @@ models:
     await Promise.all([openai.stop(), anthropic.stop()]);
   });
   beforeEach(() => {
-    openai.reset((req, res) => (req.json?.stream ? streamFrames(res, [chunk('m', { role: 'assistant', content: '' }), chunk('m', { content: 'ok' }, 'stop')]) : reply(res, 200, completion('m', 'ok'))));
+    openai.reset((req, res) =>
+      req.json?.stream
+        ? streamFrames(res, [chunk('m', { role: 'assistant', content: '' }), chunk('m', { content: 'ok' }, 'stop')])
+        : reply(res, 200, completion('m', 'ok')),
+    );
   });
 
   async function ask(token: string | undefined, body: Record<string, unknown>): Promise<Reply> {
@@ -105,14 +109,20 @@ models:
     ['a 500 storm turned into a 502', 500, false],
     ['a 500 storm turned into a 502, streamed', 500, true],
   ] as const)('does not relay the upstream key when the upstream quotes it: %s', async (_name, status, stream) => {
-    openai.reset((req, res) => reply(res, status, { error: { message: quoting(req.headers.authorization), type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
+    openai.reset((req, res) =>
+      reply(res, status, { error: { message: quoting(req.headers.authorization), type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }),
+    );
     const r = await ask(CLIENT_KEY, { model: 'gpt', messages: hello, stream });
     expect(r.status).toBe(502);
     expect(r.text).not.toContain(UPSTREAM_KEY);
   });
 
   it('does not relay the upstream key when a stream fails with an error event that quotes it', async () => {
-    openai.reset((req, res) => streamFrames(res, [chunk('m', { role: 'assistant', content: '' }), { error: { message: quoting(req.headers.authorization), type: 'server_error' } }], { done: false }));
+    openai.reset((req, res) =>
+      streamFrames(res, [chunk('m', { role: 'assistant', content: '' }), { error: { message: quoting(req.headers.authorization), type: 'server_error' } }], {
+        done: false,
+      }),
+    );
     const r = await ask(CLIENT_KEY, { model: 'gpt', messages: hello, stream: true });
     expect(r.status).toBe(200);
     expect(r.text).toContain('"error"');
@@ -131,8 +141,15 @@ models:
     secretsFromTest.forEach((s, i) => scanner.add(`refused token #${i}`, s));
     for (const line of running.logs) scanner.scan(`log: ${String(line.msg).slice(0, 40)}`, JSON.stringify(line));
     // Bodies and headers of the answers above, except those of the leak tests (they have their own assertion).
-    for (const r of replies) if (!r.text.includes('Incorrect API key') && !r.text.includes('invalid x-api-key')) scanner.scan(`reply ${r.status}`, r.text + JSON.stringify(r.headers));
-    recordSummary('secrets', { logLines: running.logs.length, replies: replies.length, textsScanned: scanner.scannedTexts, bytesScanned: scanner.scannedBytes, hits: scanner.hits.length });
+    for (const r of replies)
+      if (!r.text.includes('Incorrect API key') && !r.text.includes('invalid x-api-key')) scanner.scan(`reply ${r.status}`, r.text + JSON.stringify(r.headers));
+    recordSummary('secrets', {
+      logLines: running.logs.length,
+      replies: replies.length,
+      textsScanned: scanner.scannedTexts,
+      bytesScanned: scanner.scannedBytes,
+      hits: scanner.hits.length,
+    });
     expect(running.logs.length).toBeGreaterThan(10);
     expect(scanner.hits).toEqual([]);
   });

@@ -19,24 +19,27 @@ function slowUpstream() {
   const server: Server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (d: Buffer) => parts.push(d));
-    req.on('end', async () => {
-      if (!req.url?.endsWith('/chat/completions')) return reply(res, 200, { object: 'list', data: [] });
-      const json = JSON.parse(Buffer.concat(parts).toString('utf8'));
-      state.started++;
-      res.on('finish', () => state.finished++);
-      if (!json.stream) {
-        await sleep(EVENTS * GAP_MS);
-        return reply(res, 200, completion(json.model, `slow ${json.user}`));
-      }
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(`data: ${JSON.stringify(chunk(json.model, { role: 'assistant', content: '' }))}\n\n`);
-      for (let i = 0; i < EVENTS; i++) {
-        await sleep(GAP_MS);
-        if (res.destroyed) return;
-        res.write(`data: ${JSON.stringify(chunk(json.model, { content: `t${i} ` }))}\n\n`);
-      }
-      res.write(`data: ${JSON.stringify(chunk(json.model, {}, 'stop'))}\n\n`);
-      res.end('data: [DONE]\n\n');
+    // A throw in the handler ends the reply instead of becoming an unhandled rejection.
+    req.on('end', () => {
+      void (async () => {
+        if (!req.url?.endsWith('/chat/completions')) return reply(res, 200, { object: 'list', data: [] });
+        const json = JSON.parse(Buffer.concat(parts).toString('utf8'));
+        state.started++;
+        res.on('finish', () => state.finished++);
+        if (!json.stream) {
+          await sleep(EVENTS * GAP_MS);
+          return reply(res, 200, completion(json.model, `slow ${json.user}`));
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify(chunk(json.model, { role: 'assistant', content: '' }))}\n\n`);
+        for (let i = 0; i < EVENTS; i++) {
+          await sleep(GAP_MS);
+          if (res.destroyed) return;
+          res.write(`data: ${JSON.stringify(chunk(json.model, { content: `t${i} ` }))}\n\n`);
+        }
+        res.write(`data: ${JSON.stringify(chunk(json.model, {}, 'stop'))}\n\n`);
+        res.end('data: [DONE]\n\n');
+      })().catch((err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
     });
   });
   return { server, state };
@@ -72,7 +75,13 @@ models:
   - name: slow
     provider: up
 `);
-    const svc = await ServiceProcess.start({ API_KEYS: CLIENT_KEY, CONFIG_FILE: config, REL_UPSTREAM_KEY: UPSTREAM_KEY, SHUTDOWN_GRACE_MS: String(GRACE_MS), LOG_LEVEL: 'info' });
+    const svc = await ServiceProcess.start({
+      API_KEYS: CLIENT_KEY,
+      CONFIG_FILE: config,
+      REL_UPSTREAM_KEY: UPSTREAM_KEY,
+      SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      LOG_LEVEL: 'info',
+    });
     const agent = clientAgent(STREAMS + SLOW_REPLIES + 10);
     const firstBytes = new Set<number>();
     try {
@@ -108,7 +117,12 @@ models:
           if (r.status !== 200 || r.error) return true;
           if (i >= STREAMS) return r.json?.choices?.[0]?.message?.content !== `slow c${i}`;
           if (!r.text.endsWith('data: [DONE]\n\n')) return true;
-          const text = r.text.split('\n\n').filter(Boolean).slice(0, -1).map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '').join('');
+          const text = r.text
+            .split('\n\n')
+            .filter(Boolean)
+            .slice(0, -1)
+            .map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '')
+            .join('');
           return text !== Array.from({ length: EVENTS }, (_, k) => `t${k} `).join('');
         })
         .map(({ r, i }) => `#${i}: ${r.status} ${r.error ?? ''} …${r.text.slice(-120)}`);

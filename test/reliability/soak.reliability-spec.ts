@@ -23,31 +23,35 @@ function soakUpstream() {
   const server: Server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (d: Buffer) => parts.push(d));
-    req.on('end', async () => {
-      if (!req.url?.endsWith('/chat/completions')) return reply(res, 200, { object: 'list', data: [] });
-      counts.requests++;
-      const json = JSON.parse(Buffer.concat(parts).toString('utf8'));
-      const id = String(json.user);
-      const seq = Number(id.split('-')[1]);
-      if (seq % FAIL_EVERY === 0 && !failedOnce.has(id)) {
-        failedOnce.add(id);
-        counts.injected++;
-        return reply(res, 503, { error: { message: 'injected overload', type: 'server_error' } });
-      }
-      const answer = `reply:${id}`;
-      if (!json.stream) return reply(res, 200, completion(json.model, answer));
-      counts.streams++;
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const model = json.model;
-      res.write(`data: ${JSON.stringify(chunk(model, { role: 'assistant', content: '' }))}\n\n`);
-      for (const piece of [answer.slice(0, 6), answer.slice(6, 12), answer.slice(12)]) {
-        await new Promise((r) => setImmediate(r));
-        if (res.destroyed) return;
-        res.write(`data: ${JSON.stringify(chunk(model, { content: piece }))}\n\n`);
-      }
-      res.write(`data: ${JSON.stringify(chunk(model, {}, 'stop'))}\n\n`);
-      if (json.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ ...chunk(model, {}), choices: [], usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } })}\n\n`);
-      res.end('data: [DONE]\n\n');
+    // A throw in the handler ends the reply instead of becoming an unhandled rejection.
+    req.on('end', () => {
+      void (async () => {
+        if (!req.url?.endsWith('/chat/completions')) return reply(res, 200, { object: 'list', data: [] });
+        counts.requests++;
+        const json = JSON.parse(Buffer.concat(parts).toString('utf8'));
+        const id = String(json.user);
+        const seq = Number(id.split('-')[1]);
+        if (seq % FAIL_EVERY === 0 && !failedOnce.has(id)) {
+          failedOnce.add(id);
+          counts.injected++;
+          return reply(res, 503, { error: { message: 'injected overload', type: 'server_error' } });
+        }
+        const answer = `reply:${id}`;
+        if (!json.stream) return reply(res, 200, completion(json.model, answer));
+        counts.streams++;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const model = json.model;
+        res.write(`data: ${JSON.stringify(chunk(model, { role: 'assistant', content: '' }))}\n\n`);
+        for (const piece of [answer.slice(0, 6), answer.slice(6, 12), answer.slice(12)]) {
+          await new Promise((r) => setImmediate(r));
+          if (res.destroyed) return;
+          res.write(`data: ${JSON.stringify(chunk(model, { content: piece }))}\n\n`);
+        }
+        res.write(`data: ${JSON.stringify(chunk(model, {}, 'stop'))}\n\n`);
+        if (json.stream_options?.include_usage)
+          res.write(`data: ${JSON.stringify({ ...chunk(model, {}), choices: [], usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } })}\n\n`);
+        res.end('data: [DONE]\n\n');
+      })().catch((err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
     });
   });
   server.keepAliveTimeout = 120_000;
@@ -74,7 +78,10 @@ models:
   - name: soak
     provider: up
 `);
-    svc = await ServiceProcess.start({ API_KEYS: CLIENT_KEY, CONFIG_FILE: config, REL_UPSTREAM_KEY: UPSTREAM_KEY, METRICS_TOKEN, LOG_LEVEL: 'info' }, { gcOnSignal: true });
+    svc = await ServiceProcess.start(
+      { API_KEYS: CLIENT_KEY, CONFIG_FILE: config, REL_UPSTREAM_KEY: UPSTREAM_KEY, METRICS_TOKEN, LOG_LEVEL: 'info' },
+      { gcOnSignal: true },
+    );
   });
   afterAll(async () => {
     await svc?.stop();
@@ -105,8 +112,19 @@ models:
             const id = `w${worker}-${seq++}`;
             const stream = rand() < 0.5;
             const usage = stream && rand() < 0.5;
-            const body = JSON.stringify({ model: 'soak', user: id, stream, ...(usage ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: `soak ${id}` }] });
-            const r = await send(`${svc.url}/v1/chat/completions`, { headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' }, body, agent, timeoutMs: 30_000 });
+            const body = JSON.stringify({
+              model: 'soak',
+              user: id,
+              stream,
+              ...(usage ? { stream_options: { include_usage: true } } : {}),
+              messages: [{ role: 'user', content: `soak ${id}` }],
+            });
+            const r = await send(`${svc.url}/v1/chat/completions`, {
+              headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+              body,
+              agent,
+              timeoutMs: 30_000,
+            });
             requests++;
             bytes += r.bytes;
             latencies.push(r.ms);
@@ -118,7 +136,8 @@ models:
             }
             scanner.scan(`reply ${id}`, r.text);
             if (!stream) {
-              if (r.json?.choices?.[0]?.message?.content !== `reply:${id}` || r.json.model !== 'soak') errors.push(`${id}: wrong reply ${r.text.slice(0, 200)}`);
+              if (r.json?.choices?.[0]?.message?.content !== `reply:${id}` || r.json.model !== 'soak')
+                errors.push(`${id}: wrong reply ${r.text.slice(0, 200)}`);
               continue;
             }
             streams++;
@@ -127,9 +146,14 @@ models:
               errors.push(`${id}: stream without [DONE]: ${r.text.slice(-200)}`);
               continue;
             }
-            const events = r.text.split('\n\n').filter(Boolean).slice(0, -1).map((e) => JSON.parse(e.slice(6)));
+            const events = r.text
+              .split('\n\n')
+              .filter(Boolean)
+              .slice(0, -1)
+              .map((e) => JSON.parse(e.slice(6)));
             const text = events.map((e) => e.choices[0]?.delta?.content ?? '').join('');
-            if (text !== `reply:${id}` || events.some((e) => e.model !== 'soak' || e.error) || (usage && !events.at(-1).usage)) errors.push(`${id}: wrong stream ${r.text.slice(0, 300)}`);
+            if (text !== `reply:${id}` || events.some((e) => e.model !== 'soak' || e.error) || (usage && !events.at(-1).usage))
+              errors.push(`${id}: wrong stream ${r.text.slice(0, 300)}`);
           }
         }),
       );

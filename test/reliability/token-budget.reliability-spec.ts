@@ -36,7 +36,14 @@ async function longModel(req: RecordedRequest, res: ServerResponse): Promise<voi
   const { prompt, completion } = truth(req.json);
   if (!req.json.stream) {
     const message = { role: 'assistant', content: 'w'.repeat(completion * 4), refusal: null };
-    return reply(res, 200, { id: 'x', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message, finish_reason: 'length', logprobs: null }], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } });
+    return reply(res, 200, {
+      id: 'x',
+      object: 'chat.completion',
+      created: 1,
+      model,
+      choices: [{ index: 0, message, finish_reason: 'length', logprobs: null }],
+      usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    });
   }
   const pieces = completion / 10;
   await streamFrames(res, [
@@ -63,7 +70,9 @@ function keyFile(keys: string[], run: string): string {
 
 /** 100 requests at once, spread over the apps; what the admitted ones really cost, summed. */
 async function burst(apps: RunningApp[], key: string, body: (typeof SCENARIOS)[keyof typeof SCENARIOS]) {
-  const replies = await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => post(`${apps[i % apps.length].url}/v1/chat/completions`, body, authHeaders(key))));
+  const replies = await Promise.all(
+    Array.from({ length: CONCURRENCY }, (_, i) => post(`${apps[i % apps.length].url}/v1/chat/completions`, body, authHeaders(key))),
+  );
   const admitted = replies.filter((r) => r.status === 200);
   expect(replies.filter((r) => r.status !== 200 && r.status !== 429)).toEqual([]);
   const { prompt, completion } = truth(body);
@@ -93,7 +102,10 @@ afterAll(() => upstream.stop());
 
 const REDIS_URL = await testRedisUrl();
 if (!REDIS_URL) console.warn('No Redis (REDIS_URL unset, nothing at 127.0.0.1:6379): the Redis token-budget test is skipped');
-const STORES: [string, string | undefined, number][] = [['memory', undefined, 1], ...(REDIS_URL ? [['redis, two instances', REDIS_URL, 2] as [string, string, number]] : [])];
+const STORES: [string, string | undefined, number][] = [
+  ['memory', undefined, 1],
+  ...(REDIS_URL ? [['redis, two instances', REDIS_URL, 2] as [string, string, number]] : []),
+];
 
 describe.each(STORES)('tpm %s: 100 concurrent requests on a key with tpm 2000', (store, redisUrl, instances) => {
   const run = randomUUID().slice(0, 8);
@@ -110,10 +122,13 @@ describe.each(STORES)('tpm %s: 100 concurrent requests on a key with tpm 2000', 
     recordSummary(`token budget (${store})`, figures);
   });
 
-  it.each(Object.entries(SCENARIOS).map(([name, body], i) => [name, body, keys[i]] as const))('%s: what the admitted requests use stays within tpm', async (name, body, key) => {
-    const result = await burst(apps, key, body);
-    figures[name] = { ...result, tpm: TPM, overshoot: Math.max(0, result.used - TPM) };
-    expect(result.admitted).toBeGreaterThan(0);
-    expect(result.used).toBeLessThanOrEqual(TPM);
-  });
+  it.each(Object.entries(SCENARIOS).map(([name, body], i) => [name, body, keys[i]] as const))(
+    '%s: what the admitted requests use stays within tpm',
+    async (name, body, key) => {
+      const result = await burst(apps, key, body);
+      figures[name] = { ...result, tpm: TPM, overshoot: Math.max(0, result.used - TPM) };
+      expect(result.admitted).toBeGreaterThan(0);
+      expect(result.used).toBeLessThanOrEqual(TPM);
+    },
+  );
 });

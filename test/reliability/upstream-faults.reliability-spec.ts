@@ -46,8 +46,22 @@ const stalledErrorBody =
   };
 /** timeoutMs of the `paced` providers: the longest a stream may go without a data event. */
 const PACE_MS = 1000;
-const paceTimeout: Expectation = { status: 504, code: 'upstream_timeout', type: 'server_error', upstreamRequests: 1, minMs: PACE_MS - 50, maxMs: PACE_MS + 1500 };
-const paceTimeoutMidStream: Expectation = { status: 200, midStream: true, code: 'upstream_timeout', upstreamRequests: 1, minMs: PACE_MS - 50, maxMs: PACE_MS + 1500 };
+const paceTimeout: Expectation = {
+  status: 504,
+  code: 'upstream_timeout',
+  type: 'server_error',
+  upstreamRequests: 1,
+  minMs: PACE_MS - 50,
+  maxMs: PACE_MS + 1500,
+};
+const paceTimeoutMidStream: Expectation = {
+  status: 200,
+  midStream: true,
+  code: 'upstream_timeout',
+  upstreamRequests: 1,
+  minMs: PACE_MS - 50,
+  maxMs: PACE_MS + 1500,
+};
 /** Anthropic's stream of `text`, in its own event format. */
 const claudeEvents = (c: FaultConnection, text: string) => messageEvents(message(c.req.json.model, [{ type: 'text', text }]));
 /** The first bytes of an event that is never finished, then one more byte every 100 ms. */
@@ -66,24 +80,39 @@ function pacedFaults(both: (name: string, script: FaultScript, expect: Expectati
     ...both('only SSE comments after the headers', (c) => (c.sseHead(), comments(c)), paceTimeout, 'paced'),
     streamed('one chunk, then only SSE comments', 'paced', (c) => (c.sseHead(), c.frame(roleChunk(c)), comments(c)), paceTimeoutMidStream),
     streamed('an event trickled a byte at a time, never completed', 'paced', (c) => (c.sseHead(), trickle(c, OPENAI_TRICKLE)), paceTimeout),
-    streamed('one chunk, then an event trickled a byte at a time', 'paced', (c) => (c.sseHead(), c.frame(roleChunk(c)), trickle(c, OPENAI_TRICKLE)), paceTimeoutMidStream),
+    streamed(
+      'one chunk, then an event trickled a byte at a time',
+      'paced',
+      (c) => (c.sseHead(), c.frame(roleChunk(c)), trickle(c, OPENAI_TRICKLE)),
+      paceTimeoutMidStream,
+    ),
     ...both('anthropic: only SSE comments after the headers', (c) => (c.sseHead(), comments(c)), paceTimeout, 'paced-claude'),
     ...both('anthropic: an error status whose body stalls', stalledErrorBody(529, '{"type":"error","error":{'), paceTimeout, 'paced-claude'),
     streamed('anthropic: only ping events', 'paced-claude', (c) => (c.sseHead(), c.every(100, () => c.event('ping', { type: 'ping' }))), paceTimeout),
-    streamed('anthropic: message_start, then only ping events', 'paced-claude', (c) => {
-      c.sseHead();
-      const [start] = claudeEvents(c, 'never');
-      c.event(start.event, start.data);
-      return c.every(100, () => c.event('ping', { type: 'ping' }));
-    }, paceTimeoutMidStream),
+    streamed(
+      'anthropic: message_start, then only ping events',
+      'paced-claude',
+      (c) => {
+        c.sseHead();
+        const [start] = claudeEvents(c, 'never');
+        c.event(start.event, start.data);
+        return c.every(100, () => c.event('ping', { type: 'ping' }));
+      },
+      paceTimeoutMidStream,
+    ),
     streamed('anthropic: an event trickled a byte at a time, never completed', 'paced-claude', (c) => (c.sseHead(), trickle(c, CLAUDE_TRICKLE)), paceTimeout),
-    streamed('anthropic: message_start, then an event trickled a byte at a time', 'paced-claude', (c) => {
-      c.sseHead();
-      const [start, blockStart] = claudeEvents(c, 'never');
-      c.event(start.event, start.data);
-      c.event(blockStart.event, blockStart.data);
-      return trickle(c, CLAUDE_TRICKLE);
-    }, paceTimeoutMidStream),
+    streamed(
+      'anthropic: message_start, then an event trickled a byte at a time',
+      'paced-claude',
+      (c) => {
+        c.sseHead();
+        const [start, blockStart] = claudeEvents(c, 'never');
+        c.event(start.event, start.data);
+        c.event(blockStart.event, blockStart.data);
+        return trickle(c, CLAUDE_TRICKLE);
+      },
+      paceTimeoutMidStream,
+    ),
   ];
 }
 
@@ -93,10 +122,24 @@ function faults(): Fault[] {
     { name: `${name} (non-streamed)`, model, stream: false, script, expect },
     { name: `${name} (streamed)`, model, stream: true, script, expect },
   ];
-  const storm = (status: number) => both(`${status} storm`, (c) => c.json(status, { error: { message: `storm ${status}`, type: 'server_error' } }), { status: 502, code: 'upstream_error', type: 'server_error', message: new RegExp(`storm ${status}`), upstreamRequests: 1 + RETRIES, maxMs: 2000 });
+  const storm = (status: number) =>
+    both(`${status} storm`, (c) => c.json(status, { error: { message: `storm ${status}`, type: 'server_error' } }), {
+      status: 502,
+      code: 'upstream_error',
+      type: 'server_error',
+      message: new RegExp(`storm ${status}`),
+      upstreamRequests: 1 + RETRIES,
+      maxMs: 2000,
+    });
   return [
     ...both('connection refused', () => undefined, { status: 502, code: 'upstream_unavailable', message: /refused/, maxMs: 2000 }, 'refused'),
-    ...both('reset before headers', (c) => c.reset(), { status: 502, code: 'upstream_unavailable', type: 'server_error', upstreamRequests: 1 + RETRIES, maxMs: 2000 }),
+    ...both('reset before headers', (c) => c.reset(), {
+      status: 502,
+      code: 'upstream_unavailable',
+      type: 'server_error',
+      upstreamRequests: 1 + RETRIES,
+      maxMs: 2000,
+    }),
     {
       name: 'reset mid-body',
       model: 'faulty',
@@ -122,7 +165,14 @@ function faults(): Fault[] {
       },
       expect: { status: 200, midStream: true, upstreamRequests: 1, maxMs: 2000 },
     },
-    ...both('headers that never come', (c) => c.hang(), { status: 504, code: 'upstream_timeout', type: 'server_error', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 }),
+    ...both('headers that never come', (c) => c.hang(), {
+      status: 504,
+      code: 'upstream_timeout',
+      type: 'server_error',
+      upstreamRequests: 1,
+      minMs: TIMEOUT_MS - 50,
+      maxMs: TIMEOUT_MS + 1000,
+    }),
     {
       name: 'body stalls after headers',
       model: 'faulty',
@@ -134,8 +184,20 @@ function faults(): Fault[] {
       expect: { status: 504, code: 'upstream_timeout', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 },
     },
     // undici's bodyTimeout is off: the error body is bounded by the whole-reply deadline.
-    ...both('an error status whose body stalls', stalledErrorBody(500, '{"error":{"message":"'), { status: 504, code: 'upstream_timeout', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 }),
-    { name: 'stream stalls before its first event', model: 'faulty', stream: true, script: (c) => c.sseHead(), expect: { status: 504, code: 'upstream_timeout', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 } },
+    ...both('an error status whose body stalls', stalledErrorBody(500, '{"error":{"message":"'), {
+      status: 504,
+      code: 'upstream_timeout',
+      upstreamRequests: 1,
+      minMs: TIMEOUT_MS - 50,
+      maxMs: TIMEOUT_MS + 1000,
+    }),
+    {
+      name: 'stream stalls before its first event',
+      model: 'faulty',
+      stream: true,
+      script: (c) => c.sseHead(),
+      expect: { status: 504, code: 'upstream_timeout', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 },
+    },
     {
       name: 'stream stalls after its first event',
       model: 'faulty',
@@ -146,8 +208,20 @@ function faults(): Fault[] {
       },
       expect: { status: 200, midStream: true, code: 'upstream_timeout', upstreamRequests: 1, minMs: TIMEOUT_MS - 50, maxMs: TIMEOUT_MS + 1000 },
     },
-    { name: 'invalid JSON', model: 'faulty', stream: false, script: (c) => c.send(200, '{"id":"chatcmpl-x","choices":[tru'), expect: { status: 502, code: 'upstream_invalid_reply', type: 'server_error', upstreamRequests: 1, maxMs: 1000 } },
-    { name: 'valid JSON that is not a chat.completion', model: 'faulty', stream: false, script: (c) => c.json(200, { hello: 'world' }), expect: { status: 502, code: 'upstream_invalid_reply', upstreamRequests: 1, maxMs: 1000 } },
+    {
+      name: 'invalid JSON',
+      model: 'faulty',
+      stream: false,
+      script: (c) => c.send(200, '{"id":"chatcmpl-x","choices":[tru'),
+      expect: { status: 502, code: 'upstream_invalid_reply', type: 'server_error', upstreamRequests: 1, maxMs: 1000 },
+    },
+    {
+      name: 'valid JSON that is not a chat.completion',
+      model: 'faulty',
+      stream: false,
+      script: (c) => c.json(200, { hello: 'world' }),
+      expect: { status: 502, code: 'upstream_invalid_reply', upstreamRequests: 1, maxMs: 1000 },
+    },
     {
       name: 'SSE stream whose first frame is malformed',
       model: 'faulty',
@@ -198,7 +272,13 @@ function faults(): Fault[] {
       },
       expect: { status: 200, midStream: true, code: 'upstream_invalid_reply', upstreamRequests: 1, maxMs: 1000 },
     },
-    { name: 'an HTML page where a stream was expected', model: 'faulty', stream: true, script: (c) => c.send(200, '<html><body>502 Bad Gateway</body></html>', { 'content-type': 'text/html' }), expect: { status: 502, code: 'upstream_invalid_reply', upstreamRequests: 1, maxMs: 1000 } },
+    {
+      name: 'an HTML page where a stream was expected',
+      model: 'faulty',
+      stream: true,
+      script: (c) => c.send(200, '<html><body>502 Bad Gateway</body></html>', { 'content-type': 'text/html' }),
+      expect: { status: 502, code: 'upstream_invalid_reply', upstreamRequests: 1, maxMs: 1000 },
+    },
     ...storm(500),
     ...storm(502),
     ...storm(503),
@@ -315,7 +395,10 @@ models:
       for (const f of frames.slice(0, -1)) expect(JSON.parse(f.slice(6))).toMatchObject({ object: 'chat.completion.chunk', model: fault.model });
     } else {
       expect(r.headers['content-type']).toMatch(/^application\/json/);
-      expect(r.json).toEqual({ detail: expect.any(String), error: { message: expect.any(String), type: expect.any(String), param: null, code: expect.any(String) } });
+      expect(r.json).toEqual({
+        detail: expect.any(String),
+        error: { message: expect.any(String), type: expect.any(String), param: null, code: expect.any(String) },
+      });
       expect(r.json.detail).toBe(r.json.error.message);
       if (e.code) expect(r.json.error.code).toBe(e.code);
       if (e.type) expect(r.json.error.type).toBe(e.type);
@@ -362,20 +445,26 @@ models:
     },
   };
 
-  it.each(Object.keys(slowHealthy))('relays a slow but healthy stream whose data events come every 0.5 s for 5 s, past timeoutMs 1000 in all (%s)', async (model) => {
-    upstream.reset(slowHealthy[model]);
-    const r = await ask(model, true, 20_000);
-    figures.cases++;
-    expect(r.error).toBeUndefined();
-    expect(r.status).toBe(200);
-    const events = r.text.split('\n\n').filter(Boolean);
-    expect(events.at(-1)).toBe('data: [DONE]');
-    const text = events.slice(0, -1).map((f) => JSON.parse(f.slice(6)).choices[0]?.delta?.content ?? '').join('');
-    expect(text).toBe(SLOW_TEXT);
-    expect(r.ms).toBeGreaterThan(4500);
-    expect(upstream.requests).toHaveLength(1);
-    await expectUpstreamReleased();
-  });
+  it.each(Object.keys(slowHealthy))(
+    'relays a slow but healthy stream whose data events come every 0.5 s for 5 s, past timeoutMs 1000 in all (%s)',
+    async (model) => {
+      upstream.reset(slowHealthy[model]);
+      const r = await ask(model, true, 20_000);
+      figures.cases++;
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe(200);
+      const events = r.text.split('\n\n').filter(Boolean);
+      expect(events.at(-1)).toBe('data: [DONE]');
+      const text = events
+        .slice(0, -1)
+        .map((f) => JSON.parse(f.slice(6)).choices[0]?.delta?.content ?? '')
+        .join('');
+      expect(text).toBe(SLOW_TEXT);
+      expect(r.ms).toBeGreaterThan(4500);
+      expect(upstream.requests).toHaveLength(1);
+      await expectUpstreamReleased();
+    },
+  );
 
   it('relays a 50 MB reply with 200 (the default maxResponseBytes is 64 MiB)', async () => {
     const content = 'x'.repeat(50 * MB);
@@ -406,7 +495,10 @@ models:
     expect(r.status).toBe(200);
     const events = r.text.split('\n\n').filter(Boolean);
     expect(events.at(-1)).toBe('data: [DONE]');
-    const text = events.slice(0, -1).map((f) => JSON.parse(f.slice(6)).choices[0]?.delta?.content ?? '').join('');
+    const text = events
+      .slice(0, -1)
+      .map((f) => JSON.parse(f.slice(6)).choices[0]?.delta?.content ?? '')
+      .join('');
     expect(text.length).toBe(50 * MB);
     expect(r.ms).toBeLessThan(10_000);
     await expectUpstreamReleased();
@@ -416,32 +508,43 @@ models:
 
   it('relays a 50 MB streamed reply sent as one event, with [DONE], within 10 s', () => bigStream(1));
 
-  it.each([false, true])('answers a reply over a smaller maxResponseBytes with 502 and an OpenAI error body, and lets go of the connection (stream: %s)', async (stream) => {
-    const content = 'z'.repeat(2 * MB);
-    upstream.reset(async (c) => {
-      if (!c.stream) return c.send(200, JSON.stringify(completion(c.req.json.model, content)));
-      c.sseHead();
-      c.frame(roleChunk(c));
-      c.frame(textChunk(c, content));
-      c.frame(chunk(c.req.json.model, {}, 'stop'));
-      c.end('data: [DONE]\n\n');
-    });
-    const r = await ask('small', stream);
-    figures.cases++;
-    expect(upstream.requests).toHaveLength(1);
-    if (!stream) {
-      expect(r.status).toBe(502);
-      expect(r.json).toEqual({ detail: expect.stringMatching(/larger than the configured limit/), error: { message: expect.any(String), type: 'server_error', param: null, code: 'upstream_invalid_reply' } });
-    } else {
-      // A stream may run long, but no single event may be larger than the limit: it would be buffered whole.
-      expect(r.status).toBe(200);
-      const events = r.text.split('\n\n').filter(Boolean);
-      expect(events).not.toContain('data: [DONE]');
-      expect(JSON.parse(events.at(-1)!.slice(6)).error).toEqual({ message: expect.any(String), type: 'server_error', param: null, code: 'upstream_invalid_reply' });
-      expect(r.bytes).toBeLessThan(MB);
-    }
-    await expectUpstreamReleased();
-  });
+  it.each([false, true])(
+    'answers a reply over a smaller maxResponseBytes with 502 and an OpenAI error body, and lets go of the connection (stream: %s)',
+    async (stream) => {
+      const content = 'z'.repeat(2 * MB);
+      upstream.reset(async (c) => {
+        if (!c.stream) return c.send(200, JSON.stringify(completion(c.req.json.model, content)));
+        c.sseHead();
+        c.frame(roleChunk(c));
+        c.frame(textChunk(c, content));
+        c.frame(chunk(c.req.json.model, {}, 'stop'));
+        c.end('data: [DONE]\n\n');
+      });
+      const r = await ask('small', stream);
+      figures.cases++;
+      expect(upstream.requests).toHaveLength(1);
+      if (!stream) {
+        expect(r.status).toBe(502);
+        expect(r.json).toEqual({
+          detail: expect.stringMatching(/larger than the configured limit/),
+          error: { message: expect.any(String), type: 'server_error', param: null, code: 'upstream_invalid_reply' },
+        });
+      } else {
+        // A stream may run long, but no single event may be larger than the limit: it would be buffered whole.
+        expect(r.status).toBe(200);
+        const events = r.text.split('\n\n').filter(Boolean);
+        expect(events).not.toContain('data: [DONE]');
+        expect(JSON.parse(events.at(-1)!.slice(6)).error).toEqual({
+          message: expect.any(String),
+          type: 'server_error',
+          param: null,
+          code: 'upstream_invalid_reply',
+        });
+        expect(r.bytes).toBeLessThan(MB);
+      }
+      await expectUpstreamReleased();
+    },
+  );
 
   it('keeps every client key, upstream key and JWT out of the logs and the bodies', async () => {
     await sleep(50);
@@ -457,7 +560,14 @@ models:
     await upstream.stop();
     const extra = await settleResources(baseline);
     const listenersLeft = resourcesAbove(listenersBefore, processListeners());
-    const summary = { ...figures, bodiesScanned: scanner.scannedTexts, logLinesScanned: running.logs.length, secretHits: scanner.hits.length, handlesLeft: extra, processListenersLeft: listenersLeft };
+    const summary = {
+      ...figures,
+      bodiesScanned: scanner.scannedTexts,
+      logLinesScanned: running.logs.length,
+      secretHits: scanner.hits.length,
+      handlesLeft: extra,
+      processListenersLeft: listenersLeft,
+    };
     recordSummary('upstreamFaults', summary);
     expect(extra).toEqual({});
     expect(listenersLeft).toEqual({});

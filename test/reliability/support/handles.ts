@@ -16,7 +16,11 @@ export function resourcesAbove(baseline: Record<string, number>, now = activeRes
 }
 
 /** Waits (bounded) until nothing is open beyond the baseline; returns what still is. */
-export async function settleResources(baseline: Record<string, number>, tolerance: Record<string, number> = {}, timeoutMs = 5000): Promise<Record<string, number>> {
+export async function settleResources(
+  baseline: Record<string, number>,
+  tolerance: Record<string, number> = {},
+  timeoutMs = 5000,
+): Promise<Record<string, number>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const extra = resourcesAbove(baseline, activeResources(), tolerance);

@@ -50,20 +50,24 @@ export function send(url: string | { port: number; path: string }, opts: SendOpt
     };
     const body = opts.body;
     const hdrs: Record<string, string | number> = { ...opts.headers };
-    if (body !== undefined && !Object.keys(hdrs).some((h) => h.toLowerCase() === 'content-length' || h.toLowerCase() === 'transfer-encoding')) hdrs['content-length'] = Buffer.byteLength(body);
+    if (body !== undefined && !Object.keys(hdrs).some((h) => h.toLowerCase() === 'content-length' || h.toLowerCase() === 'transfer-encoding'))
+      hdrs['content-length'] = Buffer.byteLength(body);
     const target = typeof url === 'string' ? new URL(url) : { hostname: '127.0.0.1', port: url.port, pathname: url.path, search: '' };
-    const req = request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: opts.method ?? 'POST', headers: hdrs, agent: opts.agent }, (res) => {
-      status = res.statusCode ?? 0;
-      headers = res.headers;
-      res.on('data', (d: Buffer) => {
-        parts.push(d);
-        bytes += d.length;
-        opts.onData?.(d.toString('utf8'));
-      });
-      res.on('end', () => finish());
-      res.on('error', (e: NodeJS.ErrnoException) => finish(e.code ?? e.message));
-      res.on('close', () => finish(res.complete ? undefined : 'aborted'));
-    });
+    const req = request(
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: opts.method ?? 'POST', headers: hdrs, agent: opts.agent },
+      (res) => {
+        status = res.statusCode ?? 0;
+        headers = res.headers;
+        res.on('data', (d: Buffer) => {
+          parts.push(d);
+          bytes += d.length;
+          opts.onData?.(d.toString('utf8'));
+        });
+        res.on('end', () => finish());
+        res.on('error', (e: NodeJS.ErrnoException) => finish(e.code ?? e.message));
+        res.on('close', () => finish(res.complete ? undefined : 'aborted'));
+      },
+    );
     const timer = setTimeout(() => {
       req.destroy();
       finish('timeout');
@@ -89,7 +93,11 @@ export interface RawExchange {
  * Writes bytes on a raw TCP connection (in pieces, with pauses), optionally half-closes or resets it,
  * and collects what the service answers until it closes or `waitMs` passes.
  */
-export function rawExchange(port: number, pieces: (string | Buffer)[], opts: { gapMs?: number; waitMs?: number; then?: 'end' | 'destroy' | 'keep' } = {}): Promise<RawExchange> {
+export function rawExchange(
+  port: number,
+  pieces: (string | Buffer)[],
+  opts: { gapMs?: number; waitMs?: number; then?: 'end' | 'destroy' | 'keep' } = {},
+): Promise<RawExchange> {
   const started = Date.now();
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -113,7 +121,7 @@ export function rawExchange(port: number, pieces: (string | Buffer)[], opts: { g
       if (!done && !error) closedByServer = true;
       finish();
     });
-    socket.on('connect', async () => {
+    const send = async () => {
       for (const p of pieces) {
         if (socket.destroyed) return;
         socket.write(p);
@@ -124,7 +132,8 @@ export function rawExchange(port: number, pieces: (string | Buffer)[], opts: { g
         socket.destroy();
         finish();
       }
-    });
+    };
+    socket.on('connect', () => void send().catch((e: unknown) => socket.destroy(e instanceof Error ? e : new Error(String(e)))));
   });
 }
 
@@ -144,7 +153,7 @@ export function parseResponses(buf: Buffer): { status: number; headers: Record<s
       if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
     }
     let pos = end + 4;
-    let body: Buffer = Buffer.alloc(0);
+    let body: Buffer;
     if (headers['transfer-encoding']?.includes('chunked')) {
       const pieces: Buffer[] = [];
       for (;;) {

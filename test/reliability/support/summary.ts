@@ -9,8 +9,12 @@ export const SUMMARY_FILE = join(dirname(fileURLToPath(import.meta.url)), '../..
  * test-output/reliability-summary.json (merged, so each spec file adds its own).
  */
 export function recordSummary(part: string, figures: Record<string, unknown>): void {
-  console.log(`[reliability] ${part}: ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ')}`);
-  let all: Record<string, unknown> = {};
+  console.log(
+    `[reliability] ${part}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v as string | number | boolean | null | undefined)}`)
+      .join(' ')}`,
+  );
+  let all: Record<string, unknown>;
   try {
     all = JSON.parse(readFileSync(SUMMARY_FILE, 'utf8')) as Record<string, unknown>;
   } catch {
