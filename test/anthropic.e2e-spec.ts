@@ -271,8 +271,9 @@ describe('the anthropic backend against a local Messages API', () => {
     });
     expect(last.id).toBe(withUsage.chunks[0].id);
     expect(schemaErrors(withUsage.chunks)).toEqual([]);
+    // The backend reports its usage whether asked or not; the service passes it on only when asked (backend-contract spec).
     const without = await collect(backend.stream(request({ stream: true }), signal));
-    expect(without.chunks.some((c) => c.usage)).toBe(false);
+    expect(without.chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 17 } });
   });
 
   it('maps stop_sequence to stop and max_tokens to length, streamed or not', async () => {

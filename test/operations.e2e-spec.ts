@@ -68,6 +68,7 @@ models:
         .at(-1) ?? 0,
     );
 
+  // Three echo replies of 3 tokens each: the stream without include_usage is counted with echo's own usage too.
   it('counts requests, tokens and latency in /metrics, behind METRICS_TOKEN', async () => {
     const before = await freshScrape();
     await post(`${running.url}/v1/chat/completions`, hello);
@@ -83,7 +84,7 @@ models:
     expect(
       count(after, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}') -
         count(before, 'gateway_tokens_total{model="echo",key="key-1",type="completion"}'),
-    ).toBe(6);
+    ).toBe(9);
     expect(after).toContain('gateway_time_to_first_token_seconds_bucket{le="0.005",model="echo",provider="echo",stream="true"}');
     expect(after).toContain('gateway_in_flight_streams 0');
     expect(after).toContain('process_resident_memory_bytes');
