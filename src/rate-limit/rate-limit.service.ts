@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -9,12 +9,10 @@ import { limitReached, requestTooLarge } from './rate-limit-errors.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import { rateLimitConfig } from './rate-limit.config.js';
 import { StoreOutage } from './store-outage.js';
+import { connectRedis, REDIS_COMMAND_TIMEOUT_MS } from './redis-connection.js';
 
 export const REDIS_CLIENT = Symbol('RedisClient');
 export const RATE_LIMIT_EVENTS = Symbol('RateLimitEvents');
-
-/** The longest a Redis command may take (the client's `commandTimeout`). */
-export const REDIS_COMMAND_TIMEOUT_MS = 1000;
 
 /** What the limiter reports (metrics listen). */
 export interface RateLimitEvents {
@@ -51,7 +49,7 @@ const MEMORY_REFUND_MARGIN_MS = 10;
  * its output limit in one atomic consume, and settles to its real usage when it ends.
  */
 @Injectable()
-export class RateLimitService implements OnApplicationShutdown {
+export class RateLimitService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RateLimit');
   private readonly limiters = new Map<string, RateLimiterAbstract>();
   private readonly refundMarginMs: number;
@@ -79,6 +77,11 @@ export class RateLimitService implements OnApplicationShutdown {
     // A request the store could not count (policy allow) has nothing to settle.
     if (!reservation) return { headers, settle: NOTHING_TO_SETTLE };
     return { headers, settle: (actual) => this.settle(caller.name, tpm, reservation, actual) };
+  }
+
+  /** Redis is connected here, at init, not when the client is built: a start refused before init leaves no socket open. */
+  async onModuleInit(): Promise<void> {
+    if (this.redis) await connectRedis(this.redis);
   }
 
   async onApplicationShutdown(): Promise<void> {
