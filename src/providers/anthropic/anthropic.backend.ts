@@ -6,7 +6,7 @@ import { probeUpstream } from '../http/probe.js';
 import { readText } from '../http/read-body.js';
 import { readSseData } from '../http/sse-reader.js';
 import { UpstreamCall } from '../http/upstream-call.js';
-import { fromTransportError } from '../http/upstream-errors.js';
+import { fromTransportError, invalidReplyError } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
 import { anthropicHttpError, isAnthropicMessage, toChatCompletion } from './anthropic-reply.mapper.js';
@@ -139,13 +139,7 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   private invalidReply(what: string): UpstreamError {
-    return new UpstreamError({
-      provider: this.name,
-      status: 502,
-      message: `The upstream '${this.name}' reply ${what}.`,
-      retryable: false,
-      code: ERROR_CODES.upstreamInvalidReply,
-    });
+    return invalidReplyError(this.name, what);
   }
 }
 

@@ -37,6 +37,17 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
  * out), the rest is retryable. An upstream 401/403 is the service's credentials failing, not the
  * client's: it becomes a 502.
  */
+/** An upstream's reply the service cannot use (not JSON, cut short, too large): a 502, never retried. */
+export function invalidReplyError(provider: string, what: string): UpstreamError {
+  return new UpstreamError({
+    provider,
+    status: 502,
+    message: `The upstream '${provider}' reply ${what}.`,
+    retryable: false,
+    code: ERROR_CODES.upstreamInvalidReply,
+  });
+}
+
 export function upstreamErrorFromResponse(
   provider: string,
   status: number,

@@ -8,7 +8,7 @@ import { probeUpstream } from '../http/probe.js';
 import { readText } from '../http/read-body.js';
 import { SseEventTooLarge, SseParser } from '../http/sse-reader.js';
 import { UpstreamCall } from '../http/upstream-call.js';
-import { fromTransportError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
+import { fromTransportError, invalidReplyError, upstreamErrorFromResponse } from '../http/upstream-errors.js';
 import { createUpstreamPool, type UpstreamTarget } from '../http/upstream-pool.js';
 import type { BackendRequest, ChatCompletion, ChatCompletionChunk, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
 import type { RouterEvents } from '../router-events.js';
@@ -210,13 +210,7 @@ export class OpenAiCompatibleBackend implements ModelBackend {
   }
 
   private invalidReply(what: string): UpstreamError {
-    return new UpstreamError({
-      provider: this.name,
-      status: 502,
-      message: `The upstream '${this.name}' reply ${what}.`,
-      retryable: false,
-      code: ERROR_CODES.upstreamInvalidReply,
-    });
+    return invalidReplyError(this.name, what);
   }
 }
 

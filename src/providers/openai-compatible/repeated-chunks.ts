@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk, ChunkFrame } from '../model-backend.js';
 import type { ModelSplicer } from './openai-compatible.mapper.js';
+import { closingQuote } from './top-level-key.js';
 
 /** A parsed chunk whose text the next ones are compared with. */
 interface Shape {
@@ -108,14 +109,4 @@ export function stringBody(text: string, from: number, to: number): boolean | un
     }
   }
   return escaped;
-}
-
-/** The index of the quote that closes the JSON string whose body starts at `from`; -1 when there is none. */
-function closingQuote(text: string, from: number): number {
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) return i;
-    if (c === 92) i++;
-  }
-  return -1;
 }

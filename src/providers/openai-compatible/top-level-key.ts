@@ -6,7 +6,7 @@ function skipSpace(text: string, i: number): number {
 }
 
 /** The index of the quote that closes the JSON string whose body starts at `from`; -1 when there is none. */
-function closingQuote(text: string, from: number): number {
+export function closingQuote(text: string, from: number): number {
   for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) return i;
