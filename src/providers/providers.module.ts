@@ -1,4 +1,4 @@
-import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Logger, Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import { gatewayConfig, isTrainable } from '../config/gateway.config.js';
@@ -62,10 +62,11 @@ async function registryFactory(config: ConfigType<typeof gatewayConfig>, events:
   ],
   exports: [ModelRegistry, CompletionRouter],
 })
-export class ProvidersModule implements OnApplicationShutdown {
+export class ProvidersModule implements BeforeApplicationShutdown {
   constructor(@Inject(ModelRegistry) private readonly registry: ModelRegistry) {}
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before every onApplicationShutdown: the adapters release their shared Redis state while its client is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
     await Promise.allSettled([...this.registry.providers().values()].map(async (p) => p.backend.close?.()));
   }
 }

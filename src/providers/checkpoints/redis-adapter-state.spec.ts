@@ -31,6 +31,23 @@ if (!REDIS_URL) console.warn('No Redis (REDIS_URL unset, nothing at 127.0.0.1:63
     expect(await a.renew([])).toEqual(['x']);
   });
 
+  it('keeps the loaded set alive while adapters are in use, and counts one loaded while Redis was unreachable', async () => {
+    const target = `spec-${randomUUID()}`;
+    const [a, b] = [0, 1].map((i) => new RedisAdapterState(redis, target, 2, times, `replica-${i}`));
+    const loaded = `gateway:lora:${target}:loaded`;
+    expect(await a.acquire('x')).toBe('load');
+    await a.loaded('x');
+    // A day later the set would expire; renewing (and holding) pushes its expiry on.
+    await redis.pexpire(loaded, 1_000);
+    await a.renew(['x']);
+    expect(await redis.pttl(loaded)).toBeGreaterThan(3_600_000);
+    await redis.pexpire(loaded, 1_000);
+    expect(await b.acquire('x')).toBe('held');
+    expect(await redis.pttl(loaded)).toBeGreaterThan(3_600_000);
+    // 'y' was loaded by b without coordination (Redis was down): its lease renewal counts it.
+    expect(await b.renew(['x', 'y'])).toEqual(expect.arrayContaining(['x', 'y']));
+  });
+
   it('a load that failed lets the next replica load it', async () => {
     const [a, b] = replicas(2);
     expect(await a.acquire('x')).toBe('load');

@@ -60,6 +60,7 @@ const SCRIPTS = {
 local id, leaseMs, max, lockMs = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 if redis.call('ZSCORE', loaded, id) then
   redis.call('ZADD', loaded, now, id)
+  redis.call('PEXPIRE', loaded, 86400000)
   hold(id, leaseMs)
   return 'held'
 end
@@ -101,8 +102,10 @@ return 1`,
 local leaseMs = tonumber(ARGV[3])
 for i = 4, #ARGV do
   hold(ARGV[i], leaseMs)
-  redis.call('ZADD', loaded, 'XX', now, ARGV[i])
+  -- Held here, so loaded (also one loaded while Redis was unreachable): counted and evictable.
+  redis.call('ZADD', loaded, now, ARGV[i])
 end
+redis.call('PEXPIRE', loaded, 86400000)
 return redis.call('ZRANGE', loaded, 0, -1)`,
   // ARGV: prefix, replica, ids...
   gatewayLoraLeave: `${HEAD}

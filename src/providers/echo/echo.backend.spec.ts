@@ -2,7 +2,7 @@ import { ApiError } from '../../common/errors/api-error.js';
 import type { ChatCompletionChunk, ChunkFrame } from '../model-backend.js';
 import { REPLY_BUDGET_CHARS } from './echo-reply.mapper.js';
 import { ChoiceSampler, promptTokenIds, tokenId } from './echo-sampling.mapper.js';
-import { EchoBackend } from './echo.backend.js';
+import { EchoBackend, MAX_STREAMED_PROMPT_IDS } from './echo.backend.js';
 import { tokens } from './echo.mapper.js';
 
 const request = (body: Record<string, unknown>) => ({
@@ -141,6 +141,15 @@ describe('EchoBackend', () => {
       const streamed = (await collect(echo.stream(request({ messages, return_token_ids: true }), signal))).slice(0, -1);
       expect(streamed.map((c) => (c.choices[0] as any).token_ids)).toEqual([undefined, ...words.map((w) => [tokenId(w)]), []]);
       expect(streamed.every((c) => c.choices[0].logprobs === null)).toBe(true);
+    });
+
+    it('bounds the prompt ids a stream writes once per choice: n × prompt ids over the limit is a 400 before the first chunk', async () => {
+      const big = 'a '.repeat(MAX_STREAMED_PROMPT_IDS / 4 + 1);
+      const over = echo.stream(request({ messages: [{ role: 'user', content: big }], n: 4, return_token_ids: true }), signal)[Symbol.asyncIterator]();
+      await expect(over.next()).rejects.toMatchObject({ status: 400, param: 'n' });
+      const under = echo.stream(request({ messages: [{ role: 'user', content: big }], n: 3, return_token_ids: true }), signal)[Symbol.asyncIterator]();
+      expect((await under.next()).value.chunk.prompt_token_ids).toHaveLength(MAX_STREAMED_PROMPT_IDS / 4 + 1);
+      await under.return?.();
     });
 
     it('refuses a request it cannot answer with 400 before the first chunk', async () => {

@@ -1,3 +1,5 @@
+import { ApiError } from '../../common/errors/api-error.js';
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import { completionId, unixSeconds } from '../../common/ids.js';
 import type { BackendRequest, ChatCompletionChunk, ChunkFrame, CompletionFrame, ModelBackend } from '../model-backend.js';
 import { chatChunk, chatCompletion, usageChunk } from '../openai-format.js';
@@ -6,6 +8,9 @@ import { ChoiceSampler, promptTokenIds, tokenId } from './echo-sampling.mapper.j
 import { rolloutReply, type EchoAnswer, type EchoChoice } from './echo-reply.mapper.js';
 import type { EchoProviderConfig } from './echo.config.js';
 import { countTokens, lastUserText, maxTokens, prefix, promptTokens, tokens } from './echo.mapper.js';
+
+/** The most prompt token ids a stream writes over all its role chunks (n × the prompt's ids). */
+export const MAX_STREAMED_PROMPT_IDS = 4_000_000;
 
 /**
  * Answers with the last user message's text, word by word. Deterministic, needs no model: the default
@@ -46,6 +51,15 @@ export class EchoBackend implements ModelBackend {
       return c;
     };
     const prompt = options.tokenIds ? promptTokenIds(request.body.json.messages) : undefined;
+    // Every role chunk carries the prompt's ids (as vLLM's do): n copies are written, so their total is bounded.
+    if (prompt && prompt.length * options.n > MAX_STREAMED_PROMPT_IDS) {
+      throw new ApiError({
+        status: 400,
+        message: `With 'return_token_ids', echo streams the prompt's ${prompt.length} token ids once per choice: at most ${MAX_STREAMED_PROMPT_IDS} in all. Ask for fewer choices ('n') or send a shorter prompt.`,
+        code: ERROR_CODES.invalidRequest,
+        param: 'n',
+      });
+    }
     for (let i = 0; i < options.n; i++) {
       const role = chunk(i, { role: 'assistant', content: '' }, null);
       if (prompt) role.prompt_token_ids = prompt;

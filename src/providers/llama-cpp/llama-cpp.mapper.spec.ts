@@ -48,6 +48,13 @@ describe('llama-cpp mapper', () => {
     expect(toGeneration(body({ seed: -1 })).seed).toBe(4294967295);
   });
 
+  it('refuses more stop strings than OpenAI takes, or one too long to match at every token, naming the field', () => {
+    const body = (stop: unknown) => ({ model: 'local', messages: [{ role: 'user', content: 'hi' }], stop });
+    expect(() => toGeneration(body(['a', 'b', 'c', 'd', 'e']))).toThrow(expect.objectContaining({ status: 400, param: 'stop' }));
+    expect(() => toGeneration(body(['x'.repeat(257)]))).toThrow(expect.objectContaining({ status: 400, param: 'stop' }));
+    expect(toGeneration(body(['a', 'b', 'c', 'x'.repeat(256)])).stop).toHaveLength(4);
+  });
+
   it('accepts stop as a string or an array', () => {
     expect(toGeneration(body({ stop: 'END' })).stop).toEqual(['END']);
     expect(toGeneration(body({ stop: ['a', '', 3, 'b'] })).stop).toEqual(['a', 'b']);

@@ -1,3 +1,5 @@
+import { ApiError } from '../../common/errors/api-error.js';
+import { ERROR_CODES } from '../../common/errors/error-codes.js';
 import type { ChatHistoryItem } from 'node-llama-cpp';
 import type { ChatMessage, ChatRequestBody, CompletionUsage } from '../model-backend.js';
 import { messageText } from '../openai-format.js';
@@ -73,11 +75,24 @@ export function responseFormat(value: unknown, ignored: string[]): ResponseForma
 }
 
 /** Translates an OpenAI request body; omitted settings take OpenAI's defaults (temperature 1, top_p 1; top_k stays llama.cpp's 40). */
+/** OpenAI's limit on `stop` sequences, and a length no real stop sequence reaches. */
+export const MAX_STOPS = 4;
+export const MAX_STOP_CHARS = 256;
+
 export function toGeneration(body: ChatRequestBody): LlamaGeneration {
   const ignored: string[] = [];
   const history = toChatHistory(Array.isArray(body.messages) ? body.messages : [], ignored);
   const limit = num(body.max_completion_tokens) ?? num(body.max_tokens);
   const stops: unknown[] = typeof body.stop === 'string' ? [body.stop] : Array.isArray(body.stop) ? body.stop : [];
+  // Every stop string is matched against the text at every token: bounded as OpenAI bounds them.
+  if (stops.length > MAX_STOPS || stops.some((s) => typeof s === 'string' && s.length > MAX_STOP_CHARS)) {
+    throw new ApiError({
+      status: 400,
+      message: `'stop' takes at most ${MAX_STOPS} strings of at most ${MAX_STOP_CHARS} characters each.`,
+      code: ERROR_CODES.invalidValue,
+      param: 'stop',
+    });
+  }
   const seed = num(body.seed);
   for (const key of UNSUPPORTED) if (body[key] != null) ignored.push(key);
   return {
