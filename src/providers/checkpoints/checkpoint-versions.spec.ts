@@ -1,5 +1,5 @@
 import { parseCheckpoint, type Checkpoint } from '../checkpoint-name.js';
-import { CheckpointVersions, type VersionResolver } from './checkpoint-versions.js';
+import { CheckpointVersions, MAX_KNOWN_CHECKPOINTS, type VersionResolver } from './checkpoint-versions.js';
 
 /** A resolver whose answers the test sets, counting questions; each answer waits for `gate` when one is set. */
 class ScriptedResolver implements VersionResolver {
@@ -47,6 +47,16 @@ describe('CheckpointVersions', () => {
     expect(await versions.version(bot)).toBe('step1');
   });
 
+  it(`keeps at most ${MAX_KNOWN_CHECKPOINTS} names' answers, the oldest going first`, async () => {
+    const { resolver, versions } = setup(60_000);
+    for (let i = 0; i <= MAX_KNOWN_CHECKPOINTS; i++) await versions.version(parseCheckpoint(`acme/agents/bot${i}`, 'x'));
+    expect(resolver.asked).toBe(MAX_KNOWN_CHECKPOINTS + 1);
+    await versions.version(parseCheckpoint(`acme/agents/bot${MAX_KNOWN_CHECKPOINTS}`, 'x'));
+    expect(resolver.asked).toBe(MAX_KNOWN_CHECKPOINTS + 1);
+    await versions.version(parseCheckpoint('acme/agents/bot0', 'x'));
+    expect(resolver.asked).toBe(MAX_KNOWN_CHECKPOINTS + 2);
+  });
+
   it('keeps no failure: the next request asks again', async () => {
     const { resolver, versions } = setup();
     resolver.answer = new Error('registry down');
@@ -64,5 +74,36 @@ describe('CheckpointVersions', () => {
     // A second request that failed on step1 too: step2 is known, no question.
     expect(await versions.refresh(bot, 'step1')).toBe('step2');
     expect(resolver.asked).toBe(2);
+  });
+});
+
+describe('HttpResolver', () => {
+  it('reads a registry answer within 64 KiB: an endless one is cut off and refused, a normal one read', async () => {
+    const { createServer } = await import('node:http');
+    const { HttpResolver } = await import('./http-resolver.js');
+    let endless = true;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (!endless) return res.end('{"version":"step7"}');
+      const piece = Buffer.alloc(16 * 1024, 0x20);
+      const write = () => {
+        while (!res.destroyed && res.write(piece));
+        if (!res.destroyed) res.once('drain', write);
+      };
+      write();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    try {
+      const resolver = new HttpResolver('vllm', `http://127.0.0.1:${port}/resolve/{entity}/{project}/{name}`);
+      const started = Date.now();
+      await expect(resolver.resolve(parseCheckpoint('acme/agents/bot', 'x'))).rejects.toMatchObject({ status: 502, code: 'upstream_invalid_reply' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      endless = false;
+      await expect(resolver.resolve(parseCheckpoint('acme/agents/bot', 'x'))).resolves.toBe('step7');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -11,6 +11,9 @@ interface Known {
   until: number;
 }
 
+/** The most checkpoint names whose answers are kept at once. */
+export const MAX_KNOWN_CHECKPOINTS = 10_000;
+
 /**
  * A resolver's answers, kept for `ttlMs` per checkpoint name; one question at a time per name
  * however many requests wait for it. A failure is not kept: the next request asks again.
@@ -48,6 +51,9 @@ export class CheckpointVersions {
     const asked = this.resolver.resolve(checkpoint).then(
       (version) => {
         this.asking.delete(base);
+        // Bounded: names clients make up cannot grow it without end (the oldest answer goes first).
+        this.known.delete(base);
+        if (this.known.size >= MAX_KNOWN_CHECKPOINTS) this.known.delete(this.known.keys().next().value as string);
         this.known.set(base, { version, until: this.now() + this.ttlMs });
         return version;
       },

@@ -36,7 +36,8 @@ export class HttpResolver implements VersionResolver {
       if (deadline.aborted) throw failed(504, `did not answer within ${RESOLVE_TIMEOUT_MS} ms`, false, ERROR_CODES.upstreamTimeout);
       throw failed(502, 'could not be reached', true, ERROR_CODES.upstreamUnavailable);
     }
-    const text = await res.text().catch(() => '');
+    // Read within MAX_ANSWER_BYTES: a registry (or a proxy before it) answering without end is cut off.
+    const text = (await readCapped(res, MAX_ANSWER_BYTES).catch(() => '')) ?? '';
     if (res.status === 404)
       throw new ApiError({
         status: 404,
@@ -47,11 +48,29 @@ export class HttpResolver implements VersionResolver {
     if (!res.ok) throw failed(502, `answered ${res.status}`, isRetryableStatus(res.status));
     let version: unknown;
     try {
-      version = text.length <= MAX_ANSWER_BYTES ? (JSON.parse(text) as { version?: unknown } | null)?.version : undefined;
+      version = (JSON.parse(text) as { version?: unknown } | null)?.version;
     } catch {
       version = undefined;
     }
     if (!isVersion(version)) throw failed(502, 'answered no {"version": "<version>"}', false, ERROR_CODES.upstreamInvalidReply);
     return version;
   }
+}
+
+/** The body's text, or undefined once it passes `max` bytes (declared or read); the rest is not read. */
+async function readCapped(res: Response, max: number): Promise<string | undefined> {
+  if (Number(res.headers.get('content-length') ?? 0) > max) {
+    await res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!res.body) return '';
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  // Leaving the loop early cancels the rest of the body.
+  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += part.length;
+    if (size > max) return undefined;
+    parts.push(part);
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
