@@ -152,3 +152,30 @@ describe('text parts', () => {
     ).toThrow(expect.objectContaining({ status: 400, code: 'invalid_type' }));
   });
 });
+
+describe('an assistant message with cache_control', () => {
+  it("puts it on the message's last block, a tool call when the message ends with one", () => {
+    const { request } = translate({
+      messages: [
+        { role: 'user', content: 'weather?' },
+        { role: 'assistant', content: 'Looking.', tool_calls: [call], cache_control: EPHEMERAL },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+      ],
+    });
+    const assistant = (request.messages as { role: string; content: Record<string, unknown>[] }[])[1].content;
+    expect(assistant.map((b) => b.type)).toEqual(['text', 'tool_use']);
+    expect(assistant[1].cache_control).toEqual(EPHEMERAL);
+    expect(assistant[0].cache_control).toBeUndefined();
+    const onlyCalls = translate({
+      messages: [
+        { role: 'user', content: 'weather?' },
+        { role: 'assistant', content: null, tool_calls: [call], cache_control: EPHEMERAL },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+      ],
+    });
+    expect((onlyCalls.request.messages as { content: Record<string, unknown>[] }[])[1].content[0]).toMatchObject({
+      type: 'tool_use',
+      cache_control: EPHEMERAL,
+    });
+  });
+});

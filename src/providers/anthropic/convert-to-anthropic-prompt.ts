@@ -119,8 +119,7 @@ const THINKING_PART = (part: Record<string, unknown>) => part.type === 'thinking
 
 /** Signed thinking first (Anthropic requires it there), then text, then tool calls. */
 function assistantBlocks(m: ChatMessage, i: number, warnings: string[]): AnthropicBlock[] {
-  const blocks: AnthropicBlock[] = [...thinkingBlocksOf(m)];
-  blocks.push(...withMessageCache(m, textBlocks(m.content, `messages[${i}]`, warnings, THINKING_PART)));
+  const blocks: AnthropicBlock[] = textBlocks(m.content, `messages[${i}]`, warnings, THINKING_PART);
   const calls = Array.isArray(m.tool_calls) ? m.tool_calls : [];
   calls.forEach((call, j) => {
     const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
@@ -131,7 +130,8 @@ function assistantBlocks(m: ChatMessage, i: number, warnings: string[]): Anthrop
       input: toolInput(fn?.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
     });
   });
-  return blocks;
+  // The message's cache_control goes on its last block, tool calls included (thinking blocks take none).
+  return [...thinkingBlocksOf(m), ...withMessageCache(m, blocks)];
 }
 
 /** A tool call's JSON arguments as the object Anthropic wants; empty arguments are `{}`. */
