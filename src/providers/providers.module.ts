@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, Inject, Logger, Module } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import { gatewayConfig, isTrainable } from '../config/gateway.config.js';
@@ -62,11 +62,10 @@ async function registryFactory(config: ConfigType<typeof gatewayConfig>, events:
   ],
   exports: [ModelRegistry, CompletionRouter],
 })
-export class ProvidersModule implements BeforeApplicationShutdown {
+export class ProvidersModule implements OnApplicationShutdown {
   constructor(@Inject(ModelRegistry) private readonly registry: ModelRegistry) {}
 
-  /** Before every onApplicationShutdown: the adapters release their shared Redis state while its client is still open. */
-  async beforeApplicationShutdown(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await Promise.allSettled([...this.registry.providers().values()].map(async (p) => p.backend.close?.()));
   }
 }
