@@ -154,17 +154,16 @@ function parse(req: FastifyRequest, bytes: Buffer, done: (err: Error | null, bod
 
 /**
  * Whether valid JSON `text` holds an integer token of more digits than Python reads (its `json`
- * raises ValueError, FastAPI answers 400). Linear: digit runs of 64 or more are rare, and only then
- * is the text walked token by token to tell an integer from digits in a string or a fraction.
+ * raises ValueError, FastAPI answers 400). Linear: only when a digit run passes the limit is the text
+ * walked token by token to tell an integer from digits in a string or a fraction.
  */
 export function hasIntegerPastPythonLimit(text: string): boolean {
-  LONG_DIGITS.lastIndex = 0;
+  // One pass over digit runs first: only a run longer than the limit can be such an integer.
+  let run = 0;
   let found = false;
-  for (let m = LONG_DIGITS.exec(text); m; m = LONG_DIGITS.exec(text)) {
-    if (m[0].length > PYTHON_INT_MAX_DIGITS) {
-      found = true;
-      break;
-    }
+  for (let i = 0; i < text.length && !found; i++) {
+    run = isDigit(text.charCodeAt(i)) ? run + 1 : 0;
+    found = run > PYTHON_INT_MAX_DIGITS;
   }
   if (!found) return false;
   let inString = false;
@@ -202,5 +201,4 @@ export function hasIntegerPastPythonLimit(text: string): boolean {
   return false;
 }
 
-const LONG_DIGITS = /\d{64,}/g;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
